@@ -1,0 +1,201 @@
+// Command ferry-demo starts a Nomad server and two clients on loopback, each
+// client holding one camera's recordings, runs the motion-detect jobspec with
+// the nomad CLI, and prints where each camera's task ran and how many bytes
+// of video it had to move.
+//
+// It builds nothing: `make demo` builds the video plugin into bin/plugins and
+// the ferry/motion-detect image first. KEEP=1 leaves the cluster running.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ferry-video/ferry/e2e/cluster"
+)
+
+// cameras are the camera ids of jobspecs/motion-detect.nomad.hcl, in the
+// order the recordings are given.
+var cameras = []string{"north-gate", "south-gate"}
+
+const jobspec = "jobspecs/motion-detect.nomad.hcl"
+
+// videoFlags collects repeated --video flags.
+type videoFlags []string
+
+func (v *videoFlags) String() string     { return strings.Join(*v, ",") }
+func (v *videoFlags) Set(s string) error { *v = append(*v, s); return nil }
+
+func main() {
+	var videos videoFlags
+	flag.Var(&videos, "video", "recording `FILE` for one camera; give it twice, for north-gate then south-gate (default: halves of vtest.avi)")
+	output := flag.String("o", "table", "output format: table or json")
+	timeout := flag.Duration("timeout", 10*time.Minute, "maximum time for the whole run")
+	flag.Parse()
+
+	if *output != "table" && *output != "json" {
+		fatal(fmt.Errorf("invalid -o %q: use table or json", *output))
+	}
+	if len(videos) != 0 && len(videos) != len(cameras) {
+		fatal(fmt.Errorf("invalid --video: got %d files, need %d (one per camera: %s)",
+			len(videos), len(cameras), strings.Join(cameras, ", ")))
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	if err := run(ctx, videos, *output, os.Getenv("KEEP") == "1"); err != nil {
+		fatal(err)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "ferry-demo:", err)
+	os.Exit(1)
+}
+
+func run(ctx context.Context, videos []string, output string, keep bool) (err error) {
+	nomad, err := cluster.FindNomad()
+	if err != nil {
+		return err
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	recordings, err := prepareRecordings(ctx, root, videos)
+	if err != nil {
+		return err
+	}
+
+	dir, err := os.MkdirTemp("", "ferry-demo-")
+	if err != nil {
+		return err
+	}
+	progress("starting a Nomad server and clients edge-1, edge-2 in %s", dir)
+	c, err := cluster.Start(ctx, cluster.Config{
+		Nomad:       nomad,
+		VideoPlugin: filepath.Join(root, "bin", "plugins", "video"),
+		Dir:         dir,
+		Clients: []cluster.ClientSpec{
+			{Name: "edge-1", Cameras: map[string][]string{cameras[0]: {recordings[0]}}},
+			{Name: "edge-2", Cameras: map[string][]string{cameras[1]: {recordings[1]}}},
+		},
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if keep {
+			fmt.Printf("\nKEEP=1: the cluster is still running.\n  export NOMAD_ADDR=%s\n  nomad node status\n  stop it with: %s\n",
+				c.Server.Address, c.StopHint())
+			return
+		}
+		progress("stopping the cluster")
+		if stopErr := c.Stop(); stopErr != nil {
+			err = errors.Join(err, fmt.Errorf("stop cluster: %w", stopErr))
+		}
+	}()
+
+	placements, err := runJob(ctx, c, root)
+	if err != nil {
+		return err
+	}
+	if err := printPlacements(os.Stdout, output, placements); err != nil {
+		return err
+	}
+	return checkPlacements(placements)
+}
+
+// runJob submits the jobspec with `nomad job run`, waits for every
+// allocation to finish and returns their placements.
+func runJob(ctx context.Context, c *cluster.Cluster, root string) ([]cluster.Placement, error) {
+	progress("nomad job run %s", jobspec)
+	if _, err := c.Run(ctx, "job", "run", "-detach", filepath.Join(root, jobspec)); err != nil {
+		return nil, err
+	}
+	jobs, err := c.API.Jobs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(jobs) != 1 {
+		return nil, fmt.Errorf("expected 1 job after nomad job run, found %d", len(jobs))
+	}
+
+	progress("waiting for job %q to finish", jobs[0].ID)
+	if _, err := c.WaitAllocsTerminal(ctx, jobs[0].ID, len(cameras)); err != nil {
+		return nil, err
+	}
+	return c.Placements(ctx, jobs[0].ID)
+}
+
+// checkPlacements returns an error naming every allocation that failed.
+func checkPlacements(placements []cluster.Placement) error {
+	var errs []error
+	for _, p := range placements {
+		if p.Status != "complete" || p.ExitCode != 0 {
+			errs = append(errs, fmt.Errorf("allocation %s (camera %q on %s) ended %s with exit code %d; see: nomad alloc status %s",
+				p.AllocID, p.Camera, p.Node, p.Status, p.ExitCode, p.AllocID))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// repoRoot returns the nearest folder above the working directory that
+// contains go.mod.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("go.mod not found above the working directory: run ferry-demo from the ferry checkout")
+		}
+		dir = parent
+	}
+}
+
+// prepareRecordings returns one recording per camera: the --video files, or
+// the two halves of vtest.avi.
+func prepareRecordings(ctx context.Context, root string, videos []string) ([]string, error) {
+	if len(videos) > 0 {
+		for _, v := range videos {
+			if _, err := os.Stat(v); err != nil {
+				return nil, fmt.Errorf("invalid --video: %w", err)
+			}
+		}
+		return videos, nil
+	}
+
+	cache := filepath.Join(root, ".cache", "footage")
+	footage, err := findFootage(ctx, root, cache)
+	if err != nil {
+		return nil, err
+	}
+	progress("cutting %s into two recordings", footage)
+	parts, err := splitFootage(ctx, footage, filepath.Join(cache, "recordings"))
+	if err != nil {
+		return nil, err
+	}
+	return parts[:], nil
+}
+
+// progress prints a step to standard error, so that -o json stays clean.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "ferry-demo: "+format+"\n", args...)
+}
