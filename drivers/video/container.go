@@ -1,0 +1,243 @@
+package video
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/go-connections/nat"
+
+	"github.com/ferry-video/ferry/drivers/video/inventory"
+	"github.com/ferry-video/ferry/plugins"
+)
+
+// Container labels that tie a container to the Nomad client and task that
+// own it, so that clients sharing one dockerd leave each other's containers
+// alone.
+const (
+	labelPrefix   = "com.ferry-video."
+	labelNodeID   = labelPrefix + "node_id"
+	labelAllocID  = labelPrefix + "alloc_id"
+	labelTaskName = labelPrefix + "task_name"
+	labelTaskID   = labelPrefix + "task_id"
+)
+
+// containerSpec is everything ContainerCreate needs.
+type containerSpec struct {
+	name   string
+	config *container.Config
+	host   *container.HostConfig
+}
+
+// buildContainerSpec turns a validated task config into a container spec.
+// The snapshot is the node's camera inventory.
+func buildContainerSpec(plugin *PluginConfig, cfg *plugins.TaskConfig, task *TaskConfig, snap inventory.Snapshot) (*containerSpec, error) {
+	mounts, err := buildMounts(plugin, cfg, task, snap)
+	if err != nil {
+		return nil, err
+	}
+	exposed, bindings, err := buildPorts(cfg, task)
+	if err != nil {
+		return nil, err
+	}
+
+	config := &container.Config{
+		Image:        task.Image,
+		Env:          buildEnv(cfg),
+		Labels:       buildLabels(cfg, task),
+		ExposedPorts: exposed,
+	}
+	if task.Command != "" {
+		config.Cmd = append([]string{task.Command}, task.Args...)
+	} else if len(task.Args) > 0 {
+		config.Cmd = task.Args
+	}
+
+	host := &container.HostConfig{
+		Mounts:       mounts,
+		PortBindings: bindings,
+		NetworkMode:  container.NetworkMode(task.NetworkMode),
+		ShmSize:      task.ShmSize,
+		Privileged:   task.Privileged,
+		Resources:    buildResources(cfg),
+	}
+	return &containerSpec{name: containerName(cfg), config: config, host: host}, nil
+}
+
+// containerName is unique per task run, because Nomad gives every start a
+// new task id.
+func containerName(cfg *plugins.TaskConfig) string {
+	return fmt.Sprintf("%s-%s", cfg.Name, cfg.ID)
+}
+
+func buildEnv(cfg *plugins.TaskConfig) []string {
+	env := make([]string, 0, len(cfg.Env)+len(cfg.DeviceEnv))
+	for k, v := range cfg.Env {
+		env = append(env, k+"="+v)
+	}
+	for k, v := range cfg.DeviceEnv {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	return env
+}
+
+func buildLabels(cfg *plugins.TaskConfig, task *TaskConfig) map[string]string {
+	labels := make(map[string]string, len(task.Labels)+4)
+	for k, v := range task.Labels {
+		labels[k] = v
+	}
+	labels[labelNodeID] = cfg.NodeID
+	labels[labelAllocID] = cfg.AllocID
+	labels[labelTaskName] = cfg.Name
+	labels[labelTaskID] = cfg.ID
+	return labels
+}
+
+// buildResources maps Nomad's resources to container limits. With a memory
+// max, the max is the hard limit and the reservation is the soft one.
+func buildResources(cfg *plugins.TaskConfig) container.Resources {
+	var res container.Resources
+	r := cfg.Resources
+	if r == nil {
+		return res
+	}
+	res.CPUShares = r.CPUShares
+	res.CpusetCpus = r.CPUSetCPUs
+	res.Memory = r.MemoryMB * 1024 * 1024
+	if r.MemoryMaxMB > r.MemoryMB {
+		res.Memory = r.MemoryMaxMB * 1024 * 1024
+		res.MemoryReservation = r.MemoryMB * 1024 * 1024
+	}
+	for _, dev := range cfg.Devices {
+		res.Devices = append(res.Devices, container.DeviceMapping{
+			PathOnHost:        dev.HostPath,
+			PathInContainer:   dev.TaskPath,
+			CgroupPermissions: dev.Permissions,
+		})
+	}
+	return res
+}
+
+func bindMount(source, target string, readOnly bool) mount.Mount {
+	return mount.Mount{Type: mount.TypeBind, Source: source, Target: target, ReadOnly: readOnly}
+}
+
+// buildMounts returns the task directories, the camera folders, the task's
+// volumes and Nomad's mounts, in that order.
+func buildMounts(plugin *PluginConfig, cfg *plugins.TaskConfig, task *TaskConfig, snap inventory.Snapshot) ([]mount.Mount, error) {
+	mounts := []mount.Mount{
+		bindMount(filepath.Join(cfg.AllocDir, "alloc"), "/alloc", false),
+		bindMount(filepath.Join(cfg.TaskDir(), "local"), "/local", false),
+		bindMount(filepath.Join(cfg.TaskDir(), "secrets"), "/secrets", false),
+	}
+
+	for _, id := range task.Cameras {
+		cam, ok := snap.Camera(id)
+		if !ok {
+			return nil, fmt.Errorf("camera %q in cameras has no recordings on this node (node has: %s): constrain the job on attribute driver.video.cameras", id, strings.Join(snap.IDs(), ", "))
+		}
+		// NOTE: a camera present under several storage roots is mounted
+		// from the first root only.
+		mounts = append(mounts, bindMount(cam.Dirs[0], filepath.Join(task.RecordingsPath, id), true))
+	}
+
+	for _, volume := range task.Volumes {
+		m, err := parseVolume(volume, plugin.AllowedHostPaths)
+		if err != nil {
+			return nil, err
+		}
+		mounts = append(mounts, m)
+	}
+
+	for _, m := range cfg.Mounts {
+		nm := bindMount(m.HostPath, m.TaskPath, m.ReadOnly)
+		nm.BindOptions = &mount.BindOptions{Propagation: propagation(m.PropagationMode)}
+		mounts = append(mounts, nm)
+	}
+	return mounts, nil
+}
+
+func propagation(mode string) mount.Propagation {
+	switch mode {
+	case "host-to-task":
+		return mount.PropagationRSlave
+	case "bidirectional":
+		return mount.PropagationRShared
+	}
+	return mount.PropagationRPrivate
+}
+
+// parseVolume parses "host:container[:ro]" and checks that the host path,
+// after resolving symbolic links, is inside one of the allowed roots.
+func parseVolume(volume string, allowed []string) (mount.Mount, error) {
+	parts := strings.Split(volume, ":")
+	if len(parts) < 2 || len(parts) > 3 || (len(parts) == 3 && parts[2] != "ro" && parts[2] != "rw") {
+		return mount.Mount{}, fmt.Errorf("invalid volume %q: use \"host_path:container_path\" with an optional \":ro\"", volume)
+	}
+	host, target := parts[0], parts[1]
+	if !filepath.IsAbs(host) || !filepath.IsAbs(target) {
+		return mount.Mount{}, fmt.Errorf("invalid volume %q: both paths must be absolute", volume)
+	}
+	resolved, err := filepath.EvalSymlinks(host)
+	if err != nil {
+		return mount.Mount{}, fmt.Errorf("invalid volume %q: host path: %w", volume, err)
+	}
+	if !insideAny(resolved, allowed) {
+		return mount.Mount{}, fmt.Errorf("invalid volume %q: host path %q is outside allowed_host_paths [%s]: use a path under one of them, or add its folder to allowed_host_paths in the video plugin config",
+			volume, resolved, strings.Join(allowed, ", "))
+	}
+	return bindMount(resolved, target, len(parts) == 3 && parts[2] == "ro"), nil
+}
+
+func insideAny(path string, roots []string) bool {
+	for _, root := range roots {
+		if resolvedRoot, err := filepath.EvalSymlinks(root); err == nil {
+			root = resolvedRoot
+		}
+		rel, err := filepath.Rel(root, path)
+		if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(os.PathSeparator)) {
+			return true
+		}
+	}
+	return false
+}
+
+// buildPorts publishes each requested port label of the group network on
+// its host port, mapped to the port the task listens on.
+func buildPorts(cfg *plugins.TaskConfig, task *TaskConfig) (nat.PortSet, nat.PortMap, error) {
+	if len(task.Ports) == 0 {
+		return nil, nil, nil
+	}
+	byLabel := make(map[string]plugins.PortMapping)
+	if cfg.Resources != nil {
+		for _, p := range cfg.Resources.Ports {
+			byLabel[p.Label] = p
+		}
+	}
+
+	exposed := nat.PortSet{}
+	bindings := nat.PortMap{}
+	for _, label := range task.Ports {
+		p, ok := byLabel[label]
+		if !ok {
+			return nil, nil, fmt.Errorf("port %q in ports is not in the group network: add it to the group's network block", label)
+		}
+		to := p.To
+		if to <= 0 {
+			to = p.Value
+		}
+		hostPort := strconv.Itoa(int(p.Value))
+		for _, proto := range []string{"tcp", "udp"} {
+			port := nat.Port(fmt.Sprintf("%d/%s", to, proto))
+			exposed[port] = struct{}{}
+			bindings[port] = append(bindings[port], nat.PortBinding{HostIP: p.HostIP, HostPort: hostPort})
+		}
+	}
+	return exposed, bindings, nil
+}

@@ -1,0 +1,156 @@
+// Package video is the `video` Nomad task driver. It runs analytics
+// containers through the Docker Engine API, mounts the camera recordings a
+// task asks for read-only, copies container logs into Nomad's FIFOs from the
+// plugin process, and fingerprints the cameras whose recordings the node
+// holds.
+package video
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/docker/docker/client"
+	"github.com/hashicorp/go-hclog"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/ferry-video/ferry/drivers/video/inventory"
+	"github.com/ferry-video/ferry/plugins"
+	"github.com/ferry-video/ferry/plugins/hclspec"
+)
+
+// PluginName is the driver name jobs use and the binary's file name.
+const PluginName = "video"
+
+// PluginVersion is the driver's version reported to Nomad.
+const PluginVersion = "0.1.0"
+
+var _ plugins.Driver = (*Driver)(nil)
+
+// Driver implements plugins.Driver on top of dockerd.
+type Driver struct {
+	logger hclog.Logger
+	clock  clock
+	events *eventBroker
+	tasks  *taskStore
+	gc     *imageCollector
+
+	// mu guards the fields below it, which SetConfig replaces.
+	mu        sync.RWMutex
+	config    *PluginConfig
+	docker    *client.Client
+	inventory *inventory.Inventory
+
+	// inventoryMu serialises rescans, because an Inventory is not safe for
+	// concurrent use. It also guards skippedFiles.
+	inventoryMu  sync.Mutex
+	skippedFiles int
+}
+
+// New returns a driver with the default plugin config. Nomad calls SetConfig
+// before it starts tasks.
+func New(logger hclog.Logger) *Driver {
+	d := &Driver{
+		logger: logger.Named(PluginName),
+		clock:  realClock{},
+		events: newEventBroker(),
+		tasks:  newTaskStore(),
+	}
+	d.gc = newImageCollector(d)
+
+	cfg := &PluginConfig{}
+	if err := cfg.validate(); err != nil {
+		panic(fmt.Sprintf("default plugin config is invalid: %v", err))
+	}
+	if err := d.applyConfig(cfg); err != nil {
+		d.logger.Error("failed to create the Docker client", "endpoint", cfg.Endpoint, "error", err)
+	}
+	return d
+}
+
+// Info returns the plugin's type, name and version.
+func (d *Driver) Info() plugins.Info {
+	return plugins.Info{Type: plugins.PluginTypeDriver, Name: PluginName, Version: PluginVersion}
+}
+
+// ConfigSpec returns the schema of the agent's plugin config block.
+func (d *Driver) ConfigSpec() *hclspec.Spec { return pluginConfigSpec }
+
+// TaskConfigSpec returns the schema of a task's config block.
+func (d *Driver) TaskConfigSpec() *hclspec.Spec { return taskConfigSpec }
+
+// SetConfig decodes, validates and applies the plugin config.
+func (d *Driver) SetConfig(data []byte, _ *plugins.AgentConfig) error {
+	cfg := &PluginConfig{}
+	if len(data) > 0 {
+		if err := decodeConfig(data, cfg); err != nil {
+			return fmt.Errorf("decode video plugin config: %w", err)
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	return d.applyConfig(cfg)
+}
+
+func (d *Driver) applyConfig(cfg *PluginConfig) error {
+	docker, err := client.NewClientWithOpts(
+		client.WithHost(cfg.Endpoint),
+		client.WithAPIVersionNegotiation(),
+	)
+	if err != nil {
+		return fmt.Errorf("invalid endpoint %q: %w", cfg.Endpoint, err)
+	}
+
+	d.inventoryMu.Lock()
+	inv := inventory.New(cfg.CameraStorage)
+	d.inventoryMu.Unlock()
+
+	d.mu.Lock()
+	old := d.docker
+	d.config, d.docker, d.inventory = cfg, docker, inv
+	d.mu.Unlock()
+
+	if old != nil {
+		// NOTE: requests still running on the old client keep its
+		// connections until they finish.
+		d.logger.Debug("replaced the Docker client", "endpoint", cfg.Endpoint)
+	}
+	return nil
+}
+
+// state returns the current config and Docker client.
+func (d *Driver) state() (*PluginConfig, *client.Client) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.config, d.docker
+}
+
+// Capabilities reports the features of the driver.
+func (d *Driver) Capabilities() plugins.Capabilities {
+	return plugins.Capabilities{
+		SendSignals: true,
+		Exec:        true,
+		FSIsolation: plugins.FSIsolationImage,
+		// NOTE: group network namespaces are not supported, because
+		// Docker cannot join a namespace given by path and the driver
+		// does not create the network itself.
+		NetIsolationModes: []plugins.NetIsolationMode{plugins.NetIsolationHost, plugins.NetIsolationTask},
+	}
+}
+
+// TaskEvents returns a stream of events, such as image pull progress, for
+// all tasks.
+func (d *Driver) TaskEvents(ctx context.Context) (<-chan *plugins.TaskEvent, error) {
+	return d.events.subscribe(ctx), nil
+}
+
+// decodeConfig decodes cty msgpack into a struct with `codec` field tags.
+// TODO: switch to plugins.DecodeConfig, which also accepts numbers that cty
+// writes as strings.
+func decodeConfig(data []byte, out any) error {
+	dec := msgpack.NewDecoder(bytes.NewReader(data))
+	dec.SetCustomStructTag("codec")
+	return dec.Decode(out)
+}

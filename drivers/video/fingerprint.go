@@ -1,0 +1,133 @@
+package video
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/ferry-video/ferry/drivers/video/inventory"
+	"github.com/ferry-video/ferry/plugins"
+)
+
+// dockerPingTimeout bounds the Docker version request of one fingerprint.
+const dockerPingTimeout = 5 * time.Second
+
+// Fingerprint attribute names.
+const (
+	attrVersion       = "driver.video.version"
+	attrCameras       = "driver.video.cameras"
+	attrRecordings    = "driver.video.recordings"
+	attrCameraPrefix  = "driver.video.camera."
+	healthyDesc       = "Healthy"
+	dockerUnreachable = "Docker is unreachable"
+)
+
+// Fingerprint sends the driver's health and attributes at once, then after
+// each fingerprint_period only if they changed.
+func (d *Driver) Fingerprint(ctx context.Context) (<-chan *plugins.Fingerprint, error) {
+	out := make(chan *plugins.Fingerprint, 1)
+	go d.fingerprintLoop(ctx, out)
+	return out, nil
+}
+
+func (d *Driver) fingerprintLoop(ctx context.Context, out chan<- *plugins.Fingerprint) {
+	defer close(out)
+	plugin, _ := d.state()
+	t := d.clock.NewTicker(plugin.fingerprintPeriod)
+	defer t.Stop()
+
+	var last *plugins.Fingerprint
+	for {
+		fp := d.fingerprint(ctx)
+		if last == nil || !reflect.DeepEqual(fp, last) {
+			select {
+			case out <- fp:
+				last = fp
+			case <-ctx.Done():
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+		}
+	}
+}
+
+// fingerprint builds one fingerprint from Docker's version and a rescan of
+// camera storage.
+func (d *Driver) fingerprint(ctx context.Context) *plugins.Fingerprint {
+	_, docker := d.state()
+	pingCtx, cancel := context.WithTimeout(ctx, dockerPingTimeout)
+	defer cancel()
+	version, err := docker.ServerVersion(pingCtx)
+	if err != nil {
+		d.logger.Warn("fingerprint failed to reach Docker", "error", err)
+		return &plugins.Fingerprint{
+			Health:      plugins.HealthUnhealthy,
+			Description: dockerUnreachable,
+			Attributes:  map[string]plugins.Attribute{},
+			Err:         fmt.Sprintf("docker version request failed: %v", err),
+		}
+	}
+
+	snap, err := d.scanInventory()
+	if err != nil {
+		d.logger.Warn("camera storage scan incomplete", "error", err)
+	}
+	attrs := cameraAttributes(snap)
+	attrs[attrVersion] = plugins.StringAttribute(version.Version)
+	return &plugins.Fingerprint{Health: plugins.HealthHealthy, Description: healthyDesc, Attributes: attrs}
+}
+
+// cameraAttributes returns the per-camera byte counts, the sorted camera
+// list and the total number of recordings.
+// TODO: a camera that disappears keeps its driver.video.camera.<id>
+// attribute on the node, because deleting it requires sending an empty
+// string once.
+func cameraAttributes(snap inventory.Snapshot) map[string]plugins.Attribute {
+	attrs := make(map[string]plugins.Attribute, len(snap.Cameras)+3)
+	total := 0
+	for _, cam := range snap.Cameras {
+		attrs[attrCameraPrefix+sanitizeAttributeKey(cam.ID)] = plugins.IntAttribute(cam.Bytes, "B")
+		total += cam.Recordings
+	}
+	attrs[attrCameras] = plugins.StringAttribute(strings.Join(snap.IDs(), ","))
+	attrs[attrRecordings] = plugins.IntAttribute(int64(total), "")
+	return attrs
+}
+
+// sanitizeAttributeKey replaces every character other than ASCII letters,
+// digits, '-' and '_' with '_', so that a camera id is one attribute key
+// segment.
+func sanitizeAttributeKey(id string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		}
+		return '_'
+	}, id)
+}
+
+// scanInventory rescans camera storage and logs when the number of files
+// that are not recordings changes.
+func (d *Driver) scanInventory() (inventory.Snapshot, error) {
+	d.mu.RLock()
+	inv := d.inventory
+	d.mu.RUnlock()
+
+	d.inventoryMu.Lock()
+	defer d.inventoryMu.Unlock()
+	snap, err := inv.Rescan()
+	if snap.Skipped != d.skippedFiles {
+		d.skippedFiles = snap.Skipped
+		if snap.Skipped > 0 {
+			d.logger.Warn("skipped files in camera storage that are not video recordings", "count", snap.Skipped)
+		}
+	}
+	return snap, err
+}

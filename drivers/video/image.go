@@ -1,0 +1,183 @@
+package video
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/registry"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/jsonmessage"
+
+	"github.com/ferry-video/ferry/plugins"
+)
+
+// pullProgressInterval is the minimum time between two pull progress events.
+const pullProgressInterval = 10 * time.Second
+
+// ensureImage pulls task.Image unless Docker has it and force_pull is unset.
+func (d *Driver) ensureImage(ctx context.Context, docker *client.Client, cfg *plugins.TaskConfig, task *TaskConfig) error {
+	if !task.ForcePull {
+		_, err := docker.ImageInspect(ctx, task.Image)
+		if err == nil {
+			return nil
+		}
+		if !client.IsErrNotFound(err) {
+			return plugins.Recoverable(fmt.Errorf("inspect image %q: %w", task.Image, err))
+		}
+	}
+
+	plugin, _ := d.state()
+	pullCtx, cancel := context.WithTimeout(ctx, plugin.pullTimeout)
+	defer cancel()
+
+	d.publishEvent(cfg, fmt.Sprintf("Downloading image %s", task.Image))
+	if err := d.pullImage(pullCtx, docker, cfg, task); err != nil {
+		if errors.Is(pullCtx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("timed out after %s: %w", plugin.pullTimeout, err)
+		}
+		return plugins.Recoverable(fmt.Errorf("failed to pull image %q: %w: check the image name and tag, the registry address and the auth block", task.Image, err))
+	}
+	d.publishEvent(cfg, fmt.Sprintf("Downloaded image %s", task.Image))
+	return nil
+}
+
+func (d *Driver) pullImage(ctx context.Context, docker *client.Client, cfg *plugins.TaskConfig, task *TaskConfig) error {
+	opts := image.PullOptions{}
+	if task.Auth != nil {
+		auth, err := encodeAuth(task.Auth)
+		if err != nil {
+			return err
+		}
+		opts.RegistryAuth = auth
+	}
+
+	body, err := docker.ImagePull(ctx, task.Image, opts)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	return d.followPull(body, cfg)
+}
+
+// followPull reads the pull's JSON progress stream and sends a progress
+// event at most every pullProgressInterval.
+func (d *Driver) followPull(body io.Reader, cfg *plugins.TaskConfig) error {
+	dec := json.NewDecoder(body)
+	layers := make(map[string]*jsonmessage.JSONProgress)
+	lastEvent := d.clock.Now()
+	for {
+		var msg jsonmessage.JSONMessage
+		if err := dec.Decode(&msg); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("read pull progress: %w", err)
+		}
+		if msg.Error != nil {
+			return errors.New(msg.Error.Message)
+		}
+		if msg.ID != "" && msg.Progress != nil {
+			layers[msg.ID] = msg.Progress
+		}
+
+		if now := d.clock.Now(); now.Sub(lastEvent) >= pullProgressInterval {
+			lastEvent = now
+			d.publishEvent(cfg, pullProgressMessage(layers))
+		}
+	}
+}
+
+func pullProgressMessage(layers map[string]*jsonmessage.JSONProgress) string {
+	var current, total int64
+	for _, p := range layers {
+		current += p.Current
+		total += p.Total
+	}
+	return fmt.Sprintf("Pulling image: %d layers, %.1f of %.1f MiB", len(layers), float64(current)/(1<<20), float64(total)/(1<<20))
+}
+
+func encodeAuth(auth *AuthConfig) (string, error) {
+	data, err := json.Marshal(registry.AuthConfig{
+		Username:      auth.Username,
+		Password:      auth.Password,
+		ServerAddress: auth.ServerAddress,
+	})
+	if err != nil {
+		return "", fmt.Errorf("encode registry auth: %w", err)
+	}
+	return base64.URLEncoding.EncodeToString(data), nil
+}
+
+func (d *Driver) publishEvent(cfg *plugins.TaskConfig, message string) {
+	d.events.publish(&plugins.TaskEvent{
+		TaskID:    cfg.ID,
+		AllocID:   cfg.AllocID,
+		TaskName:  cfg.Name,
+		Timestamp: d.clock.Now(),
+		Message:   message,
+	})
+}
+
+// imageCollector removes a task's image gc.image_delay after its task is
+// destroyed, if no container uses it by then.
+type imageCollector struct {
+	driver *Driver
+	mu     sync.Mutex
+	// pending counts scheduled removals per image, so that a task that
+	// starts again in the meantime keeps the image.
+	pending map[string]int
+}
+
+func newImageCollector(d *Driver) *imageCollector {
+	return &imageCollector{driver: d, pending: make(map[string]int)}
+}
+
+func (c *imageCollector) schedule(ref string) {
+	plugin, docker := c.driver.state()
+	if !*plugin.GC.Image || ref == "" {
+		return
+	}
+	c.mu.Lock()
+	c.pending[ref]++
+	c.mu.Unlock()
+
+	go func() {
+		<-c.driver.clock.After(plugin.GC.imageDelay)
+		c.mu.Lock()
+		c.pending[ref]--
+		if c.pending[ref] == 0 {
+			delete(c.pending, ref)
+		}
+		c.mu.Unlock()
+		c.removeIfUnused(docker, ref)
+	}()
+}
+
+func (c *imageCollector) removeIfUnused(docker *client.Client, ref string) {
+	ctx := context.Background()
+	logger := c.driver.logger.With("image", ref)
+	users, err := docker.ContainerList(ctx, container.ListOptions{
+		All:     true,
+		Filters: filters.NewArgs(filters.Arg("ancestor", ref)),
+	})
+	if err != nil {
+		logger.Warn("failed to list containers of image, keeping it", "error", err)
+		return
+	}
+	if len(users) > 0 {
+		return
+	}
+	if _, err := docker.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true}); err != nil && !client.IsErrNotFound(err) {
+		logger.Warn("failed to remove unused image", "error", err)
+		return
+	}
+	logger.Info("removed unused image")
+}
