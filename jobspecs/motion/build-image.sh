@@ -17,8 +17,8 @@ script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "${script_dir}/../.." && pwd)"
 hash_label="com.ferry-video.content-sha256"
 entrypoint="/usr/local/bin/motion"
-# The recordings are mounted read-only and world-readable, so the program
-# runs as nobody (65534) rather than root.
+# The program only reads recordings, so it runs as the unprivileged user
+# 65534 rather than root. NOTE: recordings must be readable by other users.
 user="65534:65534"
 
 for tool in docker go ldd sha256sum tar; do
