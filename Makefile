@@ -1,0 +1,73 @@
+# Build, test and demo targets for ferry. Run `make help` for a summary.
+
+GO          ?= go
+BIN         ?= bin
+PLUGIN_DIR  ?= /opt/nomad/plugins
+# go test's own limit for one package's test binary; make test stays well
+# under it because the end-to-end package is the slowest and takes minutes.
+TEST_TIMEOUT ?= 20m
+ARGS        ?=
+
+PLUGINS := video
+HARNESS := ferry-harness
+
+.PHONY: help build image test e2e demo bench install clean
+
+help:
+	@echo "make build    build the plugins into $(BIN)/plugins and the conformance harness into $(BIN)"
+	@echo "make image    build the ferry/motion-detect image into the local Docker daemon"
+	@echo "make test     go vet and go test ./... (Nomad end-to-end tests run when a nomad binary is found)"
+	@echo "make e2e      only the Nomad end-to-end tests"
+	@echo "make demo     run the motion-detect demo on a loopback Nomad cluster (ARGS='-o json', KEEP=1)"
+	@echo "make bench    benchmarks, as go test -json output in $(BIN)/bench.json"
+	@echo "make install  copy the plugin binaries into PLUGIN_DIR ($(PLUGIN_DIR))"
+	@echo "make clean    remove $(BIN) and the footage cache"
+
+build:
+	@mkdir -p $(BIN)/plugins
+	@for p in $(PLUGINS); do \
+		if [ -d plugins/cmd/$$p ]; then \
+			echo "$(GO) build -o $(BIN)/plugins/$$p ./plugins/cmd/$$p"; \
+			$(GO) build -o $(BIN)/plugins/$$p ./plugins/cmd/$$p || exit 1; \
+		else \
+			echo "build: plugins/cmd/$$p not found" >&2; exit 1; \
+		fi; \
+	done
+	@if [ -d plugins/cmd/$(HARNESS) ]; then \
+		echo "$(GO) build -o $(BIN)/$(HARNESS) ./plugins/cmd/$(HARNESS)"; \
+		$(GO) build -o $(BIN)/$(HARNESS) ./plugins/cmd/$(HARNESS); \
+	fi
+
+image:
+	jobspecs/motion/build-image.sh
+
+# go test hides the end-to-end package's own skip message unless -v is
+# given, so make says it once here.
+test: build image
+	$(GO) vet ./...
+	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+	@nomad="$${NOMAD_BIN:-$$(command -v nomad || true)}"; \
+	if [ -z "$$nomad" ] || [ ! -x "$$nomad" ]; then \
+		echo "e2e: skipped the Nomad end-to-end tests: no nomad binary in NOMAD_BIN or on PATH (install Nomad from HashiCorp, or set NOMAD_BIN)"; \
+	fi
+
+e2e: build image
+	$(GO) test -timeout $(TEST_TIMEOUT) -count=1 -v ./e2e/
+
+demo: build image
+	$(GO) run ./e2e/cmd/ferry-demo $(ARGS)
+
+bench:
+	@mkdir -p $(BIN)
+	$(GO) test -run '^$$' -bench . -benchmem -json ./... > $(BIN)/bench.json
+	@echo "benchmark results: $(BIN)/bench.json"
+
+install: build
+	install -d $(PLUGIN_DIR)
+	@for p in $(PLUGINS); do \
+		echo "install -m 0755 $(BIN)/plugins/$$p $(PLUGIN_DIR)/$$p"; \
+		install -m 0755 $(BIN)/plugins/$$p $(PLUGIN_DIR)/$$p || exit 1; \
+	done
+
+clean:
+	rm -rf $(BIN) .cache/footage
