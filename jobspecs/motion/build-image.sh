@@ -6,6 +6,8 @@
 #
 # Usage: jobspecs/motion/build-image.sh [IMAGE]   (default ferry/motion-detect:0.1)
 # Environment: FFMPEG sets the ffmpeg binary to copy (default /usr/bin/ffmpeg).
+# MOTION_BINARY sets a prebuilt static motion binary to use in place of
+# building one with go, for machines without a Go toolchain.
 #
 # The image carries a label with the SHA-256 of its files and settings, so a
 # second run with the same inputs leaves the existing image alone.
@@ -13,6 +15,7 @@ set -euo pipefail
 
 image="${1:-ferry/motion-detect:0.1}"
 ffmpeg="${FFMPEG:-/usr/bin/ffmpeg}"
+motion_binary="${MOTION_BINARY:-}"
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "${script_dir}/../.." && pwd)"
 hash_label="com.ferry-video.content-sha256"
@@ -21,7 +24,11 @@ entrypoint="/usr/local/bin/motion"
 # 65534 rather than root. NOTE: recordings must be readable by other users.
 user="65534:65534"
 
-for tool in docker go ldd sha256sum tar; do
+tools=(docker ldd sha256sum tar)
+if [[ -z "${motion_binary}" ]]; then
+	tools+=(go)
+fi
+for tool in "${tools[@]}"; do
 	if ! command -v "${tool}" >/dev/null; then
 		echo "build-image.sh: ${tool} not found in PATH; install it and retry" >&2
 		exit 1
@@ -37,10 +44,18 @@ trap 'rm -rf "${work}"' EXIT
 rootfs="${work}/rootfs"
 mkdir -p "${rootfs}/usr/local/bin" "${rootfs}/usr/bin"
 
-# The Go build is reproducible (-trimpath, no VCS stamp), so an unchanged
-# source tree gives the same binary and the same content hash.
-(cd "${repo_root}" && CGO_ENABLED=0 go build -trimpath -buildvcs=false \
-	-ldflags='-s -w' -o "${rootfs}${entrypoint}" ./jobspecs/motion/cmd/motion)
+if [[ -n "${motion_binary}" ]]; then
+	if ldd "${motion_binary}" >/dev/null 2>&1; then
+		echo "build-image.sh: MOTION_BINARY ${motion_binary} is dynamically linked; build it with CGO_ENABLED=0" >&2
+		exit 1
+	fi
+	cp -L "${motion_binary}" "${rootfs}${entrypoint}"
+else
+	# The Go build is reproducible (-trimpath, no VCS stamp), so an unchanged
+	# source tree gives the same binary and the same content hash.
+	(cd "${repo_root}" && CGO_ENABLED=0 go build -trimpath -buildvcs=false \
+		-ldflags='-s -w' -o "${rootfs}${entrypoint}" ./jobspecs/motion/cmd/motion)
+fi
 cp -L "${ffmpeg}" "${rootfs}/usr/bin/ffmpeg"
 
 # ldd prints "name => /path (address)" for libraries and "/path (address)"
