@@ -1,0 +1,352 @@
+package video
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+	"github.com/hashicorp/go-hclog"
+	"github.com/zclconf/go-cty/cty"
+	ctymsgpack "github.com/zclconf/go-cty/cty/msgpack"
+
+	"github.com/ferry-video/ferry/plugins"
+)
+
+// Test image built from the host's static busybox, without a registry.
+const (
+	testImage      = "ferry-test/busybox:1"
+	testImageLabel = "com.ferry-video.test"
+)
+
+var testImageOnce sync.Once
+var testImageErr error
+
+// dockerClient returns a client of the local dockerd and fails the test when
+// none answers.
+func dockerClient(t *testing.T) *client.Client {
+	t.Helper()
+	docker, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatalf("create Docker client: %v", err)
+	}
+	if _, err := docker.Ping(context.Background()); err != nil {
+		t.Fatalf("dockerd is not reachable at %s (start dockerd to run these tests): %v", docker.DaemonHost(), err)
+	}
+	t.Cleanup(func() { docker.Close() })
+	return docker
+}
+
+// ensureTestImage imports /bin/busybox as testImage once per test run.
+func ensureTestImage(t *testing.T, docker *client.Client) {
+	t.Helper()
+	testImageOnce.Do(func() { testImageErr = importTestImage(docker) })
+	if testImageErr != nil {
+		t.Fatalf("build test image %s from /bin/busybox: %v", testImage, testImageErr)
+	}
+}
+
+func importTestImage(docker *client.Client) error {
+	ctx := context.Background()
+	if _, err := docker.ImageInspect(ctx, testImage); err == nil {
+		return nil
+	}
+	busybox, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		return err
+	}
+
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, dir := range []string{"bin/", "tmp/", "etc/"} {
+		if err := tw.WriteHeader(&tar.Header{Name: dir, Typeflag: tar.TypeDir, Mode: 0o1777}); err != nil {
+			return err
+		}
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: "bin/busybox", Mode: 0o755, Size: int64(len(busybox))}); err != nil {
+		return err
+	}
+	if _, err := tw.Write(busybox); err != nil {
+		return err
+	}
+	for _, tool := range []string{"sh", "sleep", "echo", "cat", "ls", "touch", "true", "yes"} {
+		if err := tw.WriteHeader(&tar.Header{Name: "bin/" + tool, Typeflag: tar.TypeSymlink, Linkname: "busybox"}); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+
+	body, err := docker.ImageImport(ctx, image.ImportSource{Source: &buf, SourceName: "-"}, testImage, image.ImportOptions{
+		Changes: []string{"LABEL " + testImageLabel + "=1", `CMD ["/bin/sh"]`, "ENV PATH=/bin"},
+	})
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	_, err = io.Copy(io.Discard, body)
+	return err
+}
+
+// testEnv is a driver with its own node id, camera storage and allowed host
+// path, whose containers are removed when the test ends.
+type testEnv struct {
+	t       *testing.T
+	docker  *client.Client
+	driver  *Driver
+	nodeID  string
+	storage string
+	allowed string
+}
+
+func newTestEnv(t *testing.T) *testEnv {
+	t.Helper()
+	docker := dockerClient(t)
+	ensureTestImage(t, docker)
+	env := &testEnv{
+		t:       t,
+		docker:  docker,
+		nodeID:  fmt.Sprintf("test-node-%d", time.Now().UnixNano()),
+		storage: t.TempDir(),
+		allowed: t.TempDir(),
+	}
+	env.driver = env.newDriver()
+	t.Cleanup(env.removeContainers)
+	return env
+}
+
+// newDriver returns a fresh driver value, as after a plugin restart.
+func (e *testEnv) newDriver() *Driver {
+	e.t.Helper()
+	d := New(hclog.NewNullLogger())
+	err := d.SetConfig(encodeCty(e.t, map[string]cty.Value{
+		"endpoint":           cty.StringVal(e.docker.DaemonHost()),
+		"camera_storage":     cty.ListVal([]cty.Value{cty.StringVal(e.storage)}),
+		"allowed_host_paths": cty.ListVal([]cty.Value{cty.StringVal(e.allowed)}),
+		"allow_privileged":   cty.False,
+		"gc": cty.ObjectVal(map[string]cty.Value{
+			"image":       cty.False,
+			"image_delay": cty.StringVal("3m"),
+		}),
+		"fingerprint_period": cty.StringVal("30s"),
+		"pull_timeout":       cty.StringVal("1m"),
+	}), nil)
+	if err != nil {
+		e.t.Fatalf("SetConfig: %v", err)
+	}
+	return d
+}
+
+// removeContainers force-removes every container labelled with this
+// environment's node id.
+func (e *testEnv) removeContainers() {
+	ctx := context.Background()
+	list, err := e.docker.ContainerList(ctx, container.ListOptions{
+		All:     true,
+		Filters: filters.NewArgs(filters.Arg("label", labelNodeID+"="+e.nodeID)),
+	})
+	if err != nil {
+		e.t.Errorf("list test containers: %v", err)
+		return
+	}
+	for _, c := range list {
+		if err := e.docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil {
+			e.t.Errorf("remove test container %s: %v", c.ID, err)
+		}
+	}
+}
+
+// containers returns the ids of containers labelled with this node id.
+func (e *testEnv) containers() []string {
+	e.t.Helper()
+	list, err := e.docker.ContainerList(context.Background(), container.ListOptions{
+		All:     true,
+		Filters: filters.NewArgs(filters.Arg("label", labelNodeID+"="+e.nodeID)),
+	})
+	if err != nil {
+		e.t.Fatalf("list containers: %v", err)
+	}
+	ids := make([]string, len(list))
+	for i, c := range list {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+// encodeCty encodes attrs as the cty msgpack of an object, as Nomad does.
+func encodeCty(t *testing.T, attrs map[string]cty.Value) []byte {
+	t.Helper()
+	value := cty.ObjectVal(attrs)
+	data, err := ctymsgpack.Marshal(value, value.Type())
+	if err != nil {
+		t.Fatalf("encode cty msgpack: %v", err)
+	}
+	return data
+}
+
+// shellTask returns a task config that runs script with sh -c.
+func shellTask(script string) map[string]cty.Value {
+	return map[string]cty.Value{
+		"image":   cty.StringVal(testImage),
+		"command": cty.StringVal("/bin/sh"),
+		"args":    cty.ListVal([]cty.Value{cty.StringVal("-c"), cty.StringVal(script)}),
+	}
+}
+
+// taskFixture is a Nomad task config with its directories and log FIFOs,
+// whose readers collect what the driver writes.
+type taskFixture struct {
+	cfg    *plugins.TaskConfig
+	stdout *fifoReader
+	stderr *fifoReader
+}
+
+func (e *testEnv) newTask(name string, task map[string]cty.Value) *taskFixture {
+	e.t.Helper()
+	allocDir := e.t.TempDir()
+	for _, dir := range []string{"alloc/logs", name + "/local", name + "/secrets"} {
+		if err := os.MkdirAll(filepath.Join(allocDir, dir), 0o777); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	cfg := &plugins.TaskConfig{
+		ID:           fmt.Sprintf("%s-%d", name, time.Now().UnixNano()),
+		Name:         name,
+		AllocID:      "alloc-" + name,
+		NodeID:       e.nodeID,
+		DriverConfig: encodeCty(e.t, task),
+		Env:          map[string]string{"NOMAD_TASK_NAME": name},
+		AllocDir:     allocDir,
+		StdoutPath:   filepath.Join(allocDir, "alloc/logs", "."+name+".stdout.fifo"),
+		StderrPath:   filepath.Join(allocDir, "alloc/logs", "."+name+".stderr.fifo"),
+	}
+	return &taskFixture{cfg: cfg, stdout: newFIFOReader(e.t, cfg.StdoutPath), stderr: newFIFOReader(e.t, cfg.StderrPath)}
+}
+
+// fifoReader reads a FIFO like Nomad's log collector does, opening it again
+// after each writer closes it.
+type fifoReader struct {
+	mu      sync.Mutex
+	data    bytes.Buffer
+	changed chan struct{}
+}
+
+func newFIFOReader(t *testing.T, path string) *fifoReader {
+	t.Helper()
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatalf("create FIFO %s: %v", path, err)
+	}
+	r := &fifoReader{changed: make(chan struct{}, 1)}
+	// The writer end keeps the read loop from spinning between writers and
+	// is closed when the test ends.
+	keep, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { keep.Close() })
+	go r.read(keep)
+	return r
+}
+
+func (r *fifoReader) read(f *os.File) {
+	buf := make([]byte, 4096)
+	for {
+		n, err := f.Read(buf)
+		if n > 0 {
+			r.mu.Lock()
+			r.data.Write(buf[:n])
+			r.mu.Unlock()
+			select {
+			case r.changed <- struct{}{}:
+			default:
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (r *fifoReader) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.data.String()
+}
+
+// waitFor waits until the output contains want, and fails the test after
+// timeout.
+func (r *fifoReader) waitFor(t *testing.T, want string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for !strings.Contains(r.String(), want) {
+		select {
+		case <-r.changed:
+		case <-deadline:
+			t.Fatalf("output %q does not contain %q after %s", r.String(), want, timeout)
+		}
+	}
+}
+
+// waitExit calls WaitTask with a deadline.
+func waitExit(t *testing.T, d *Driver, taskID string) *plugins.ExitResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	result, err := d.WaitTask(ctx, taskID)
+	if err != nil {
+		t.Fatalf("WaitTask: %v", err)
+	}
+	return result
+}
+
+// detach stops a driver's goroutines without touching its containers, as
+// when the plugin process dies.
+func detach(d *Driver) {
+	d.tasks.mu.Lock()
+	defer d.tasks.mu.Unlock()
+	for id, h := range d.tasks.tasks {
+		h.cancel()
+		<-h.logsDone
+		delete(d.tasks.tasks, id)
+	}
+}
+
+func isRecoverable(err error) bool {
+	var recoverable *plugins.RecoverableError
+	return errors.As(err, &recoverable)
+}
+
+// manualClock fires After at once and ticks only when the test sends on
+// ticks.
+type manualClock struct {
+	ticks chan time.Time
+}
+
+func newManualClock() *manualClock { return &manualClock{ticks: make(chan time.Time)} }
+
+func (c *manualClock) Now() time.Time { return time.Now() }
+func (c *manualClock) After(time.Duration) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	ch <- time.Now()
+	return ch
+}
+func (c *manualClock) NewTicker(time.Duration) ticker { return manualTicker{c.ticks} }
+
+type manualTicker struct{ ch chan time.Time }
+
+func (t manualTicker) C() <-chan time.Time { return t.ch }
+func (t manualTicker) Stop()               {}
