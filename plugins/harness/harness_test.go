@@ -328,7 +328,7 @@ func TestInspectAndExecNilSafety(t *testing.T) {
 	}
 }
 
-// nopWriteCloser records whether Close was called.
+// recordingWriter stores what is written and whether Close was called.
 type recordingWriter struct {
 	bytes.Buffer
 	closed bool

@@ -187,7 +187,7 @@ func (d *Driver) StopTask(ctx context.Context, taskID string, timeout time.Durat
 	}
 }
 
-// DestroyTask forgets a task, killing it first when force is set.
+// DestroyTask removes a task, killing it first when force is set.
 func (d *Driver) DestroyTask(ctx context.Context, taskID string, force bool) error {
 	t, err := d.task(taskID)
 	if errors.Is(err, plugins.ErrTaskNotFound) {
