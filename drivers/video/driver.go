@@ -6,14 +6,12 @@
 package video
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"sync"
 
 	"github.com/docker/docker/client"
 	"github.com/hashicorp/go-hclog"
-	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/ferry-video/ferry/drivers/video/inventory"
 	"github.com/ferry-video/ferry/plugins"
@@ -84,7 +82,7 @@ func (d *Driver) TaskConfigSpec() *hclspec.Spec { return taskConfigSpec }
 func (d *Driver) SetConfig(data []byte, _ *plugins.AgentConfig) error {
 	cfg := &PluginConfig{}
 	if len(data) > 0 {
-		if err := decodeConfig(data, cfg); err != nil {
+		if err := plugins.DecodeConfig(data, cfg); err != nil {
 			return fmt.Errorf("decode video plugin config: %w", err)
 		}
 	}
@@ -144,13 +142,4 @@ func (d *Driver) Capabilities() plugins.Capabilities {
 // all tasks.
 func (d *Driver) TaskEvents(ctx context.Context) (<-chan *plugins.TaskEvent, error) {
 	return d.events.subscribe(ctx), nil
-}
-
-// decodeConfig decodes cty msgpack into a struct with `codec` field tags.
-// TODO: switch to plugins.DecodeConfig, which also accepts numbers that cty
-// writes as strings.
-func decodeConfig(data []byte, out any) error {
-	dec := msgpack.NewDecoder(bytes.NewReader(data))
-	dec.SetCustomStructTag("codec")
-	return dec.Decode(out)
 }

@@ -28,7 +28,7 @@ func (d *Driver) StartTask(ctx context.Context, cfg *plugins.TaskConfig) (*plugi
 	}
 	plugin, docker := d.state()
 	task := &TaskConfig{}
-	if err := decodeConfig(cfg.DriverConfig, task); err != nil {
+	if err := plugins.DecodeConfig(cfg.DriverConfig, task); err != nil {
 		return nil, nil, fmt.Errorf("decode task config: %w", err)
 	}
 	if err := task.validate(plugin); err != nil {

@@ -1,0 +1,204 @@
+package video
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/ferry-video/ferry/plugins"
+)
+
+func nullPluginConfig() map[string]cty.Value {
+	return map[string]cty.Value{
+		"endpoint":           cty.NullVal(cty.String),
+		"camera_storage":     cty.NullVal(cty.List(cty.String)),
+		"allowed_host_paths": cty.NullVal(cty.List(cty.String)),
+		"allow_privileged":   cty.NullVal(cty.Bool),
+		"gc":                 cty.NullVal(cty.Object(map[string]cty.Type{"image": cty.Bool, "image_delay": cty.String})),
+		"fingerprint_period": cty.NullVal(cty.String),
+		"pull_timeout":       cty.NullVal(cty.String),
+	}
+}
+
+func TestSetConfigDefaults(t *testing.T) {
+	d := New(hclog.NewNullLogger())
+	if err := d.SetConfig(encodeCty(t, nullPluginConfig()), nil); err != nil {
+		t.Fatalf("SetConfig: %v", err)
+	}
+	cfg, _ := d.state()
+	if cfg.Endpoint != defaultEndpoint {
+		t.Errorf("endpoint = %q, want %q", cfg.Endpoint, defaultEndpoint)
+	}
+	if cfg.fingerprintPeriod != defaultFingerprintPeriod {
+		t.Errorf("fingerprint period = %s, want %s", cfg.fingerprintPeriod, defaultFingerprintPeriod)
+	}
+	if cfg.pullTimeout != defaultPullTimeout {
+		t.Errorf("pull timeout = %s, want %s", cfg.pullTimeout, defaultPullTimeout)
+	}
+	if !*cfg.GC.Image {
+		t.Error("gc.image = false, want true")
+	}
+	if cfg.GC.imageDelay != defaultImageDelay {
+		t.Errorf("gc.image_delay = %s, want %s", cfg.GC.imageDelay, defaultImageDelay)
+	}
+	if cfg.AllowPrivileged {
+		t.Error("allow_privileged = true, want false")
+	}
+}
+
+func TestSetConfigRejectsInvalid(t *testing.T) {
+	cases := []struct {
+		name     string
+		field    string
+		value    cty.Value
+		wantText string
+	}{
+		{"bad period", "fingerprint_period", cty.StringVal("soon"), `fingerprint_period "soon"`},
+		{"negative pull timeout", "pull_timeout", cty.StringVal("-1s"), `pull_timeout "-1s"`},
+		{"relative storage", "camera_storage", cty.ListVal([]cty.Value{cty.StringVal("videos")}), `camera_storage[0] "videos"`},
+		{"relative allowed path", "allowed_host_paths", cty.ListVal([]cty.Value{cty.StringVal("data")}), `allowed_host_paths[0] "data"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			config := nullPluginConfig()
+			config[tc.field] = tc.value
+			err := New(hclog.NewNullLogger()).SetConfig(encodeCty(t, config), nil)
+			if err == nil {
+				t.Fatal("SetConfig succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.wantText) {
+				t.Errorf("error %q does not contain %q", err, tc.wantText)
+			}
+		})
+	}
+}
+
+func TestParseVolume(t *testing.T) {
+	allowed := t.TempDir()
+	inside := filepath.Join(allowed, "models")
+	if err := os.Mkdir(inside, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	escape := filepath.Join(allowed, "escape")
+	if err := os.Symlink(t.TempDir(), escape); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name         string
+		volume       string
+		wantErr      string
+		wantReadOnly bool
+	}{
+		{"read-write", inside + ":/models", "", false},
+		{"read-only", inside + ":/models:ro", "", true},
+		{"bad mode", inside + ":/models:xx", "invalid volume", false},
+		{"relative host", "models:/models", "must be absolute", false},
+		{"symlink out of root", escape + ":/data", "outside allowed_host_paths", false},
+		{"missing host path", filepath.Join(allowed, "none") + ":/data", "host path", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := parseVolume(tc.volume, []string{allowed})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error = %v, want it to contain %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseVolume: %v", err)
+			}
+			if m.ReadOnly != tc.wantReadOnly {
+				t.Errorf("read-only = %v, want %v", m.ReadOnly, tc.wantReadOnly)
+			}
+		})
+	}
+}
+
+func TestFingerprintDeadSocket(t *testing.T) {
+	d := New(hclog.NewNullLogger())
+	config := nullPluginConfig()
+	config["endpoint"] = cty.StringVal("unix://" + filepath.Join(t.TempDir(), "missing.sock"))
+	if err := d.SetConfig(encodeCty(t, config), nil); err != nil {
+		t.Fatalf("SetConfig: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stream, err := d.Fingerprint(ctx)
+	if err != nil {
+		t.Fatalf("Fingerprint: %v", err)
+	}
+
+	fp := <-stream
+	if fp.Health != plugins.HealthUnhealthy {
+		t.Errorf("health = %v, want unhealthy", fp.Health)
+	}
+	if fp.Err == "" {
+		t.Error("fingerprint has no error text")
+	}
+	if fp.Description != dockerUnreachable {
+		t.Errorf("description = %q, want %q", fp.Description, dockerUnreachable)
+	}
+}
+
+func TestFingerprintSendsOnlyChanges(t *testing.T) {
+	env := newTestEnv(t)
+	clk := newManualClock()
+	env.driver.clock = clk
+	size := addRecording(t, env.storage, "cam-1")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stream, err := env.driver.Fingerprint(ctx)
+	if err != nil {
+		t.Fatalf("Fingerprint: %v", err)
+	}
+
+	first := <-stream
+	if first.Health != plugins.HealthHealthy || first.Description != healthyDesc {
+		t.Errorf("health = %v %q, want healthy %q", first.Health, first.Description, healthyDesc)
+	}
+	if first.Attributes[attrVersion].String == "" {
+		t.Error("docker version attribute is empty")
+	}
+	if got := first.Attributes[attrCameraPrefix+"cam-1"].Int; got != size {
+		t.Errorf("cam-1 bytes = %d, want %d", got, size)
+	}
+	if got := first.Attributes[attrCameras].String; got != "cam-1" {
+		t.Errorf("cameras = %q, want %q", got, "cam-1")
+	}
+
+	// The camera folder appears in one rename, so that a scan never sees
+	// it half written.
+	staging := t.TempDir()
+	addRecording(t, staging, "cam.2")
+	if err := os.Rename(filepath.Join(staging, "cam.2"), filepath.Join(env.storage, "cam.2")); err != nil {
+		t.Fatal(err)
+	}
+	clk.ticks <- time.Now()
+	second := <-stream
+	if got := second.Attributes[attrCameras].String; got != "cam-1,cam.2" {
+		t.Errorf("cameras = %q, want %q", got, "cam-1,cam.2")
+	}
+	if _, ok := second.Attributes[attrCameraPrefix+"cam_2"]; !ok {
+		t.Errorf("attribute %s missing", attrCameraPrefix+"cam_2")
+	}
+	if got := second.Attributes[attrRecordings].Int; got != 2 {
+		t.Errorf("recordings = %d, want 2", got)
+	}
+
+	// The second tick is received only after the first one's fingerprint
+	// was built, so an unchanged fingerprint would now be buffered.
+	clk.ticks <- time.Now()
+	clk.ticks <- time.Now()
+	select {
+	case fp := <-stream:
+		t.Errorf("unchanged fingerprint was sent again: %+v", fp.Attributes)
+	default:
+	}
+}
