@@ -12,8 +12,8 @@ import (
 	"github.com/ferry-video/ferry/plugins"
 )
 
-// defaultStopSignal is what StopTask sends when Nomad gives no kill_signal,
-// as Docker does.
+// defaultStopSignal is the signal StopTask sends when Nomad gives no
+// kill_signal, the same default as Docker.
 const defaultStopSignal = "SIGTERM"
 
 // logDrainTimeout bounds how long DestroyTask waits for the log copier to
