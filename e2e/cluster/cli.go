@@ -55,6 +55,7 @@ func (c *Cluster) StopHint() string {
 			pids = append(pids, fmt.Sprint(agent.cmd.Process.Pid))
 		}
 	}
-	return fmt.Sprintf("NOMAD_ADDR=%s nomad job stop -purge <job>; kill -INT %s; rm -rf %s",
-		c.Server.Address, strings.Join(pids, " "), c.Dir)
+	return fmt.Sprintf("NOMAD_ADDR=%s nomad job stop -purge <job>; kill -INT %s; "+
+		"awk '$2 ~ \"^%s/\" {print $2}' /proc/mounts | sort -r | xargs -r umount -l; rm -rf %s",
+		c.Server.Address, strings.Join(pids, " "), c.Dir, c.Dir)
 }

@@ -117,7 +117,7 @@ func TestParseMotionEvents(t *testing.T) {
 func TestNodeCameraBytes(t *testing.T) {
 	node := Node{
 		Attributes: map[string]string{
-			"driver.video.camera.north-gate": "4065845",
+			"driver.video.camera.north-gate": "4065845B",
 			"driver.video.cameras":           "north-gate",
 			"driver.video.camera.bad":        "x",
 		},

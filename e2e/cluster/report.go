@@ -2,10 +2,10 @@ package cluster
 
 import (
 	"context"
-	"fmt"
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Placement is where one allocation of a per-camera job ran, next to where
@@ -25,7 +25,10 @@ type Placement struct {
 	// when the log has none.
 	Events   int    `json:"events"`
 	ExitCode int    `json:"exit_code"`
-	Status   string `json:"-"`
+	// Status is the allocation's client status.
+	Status string `json:"-"`
+	// TaskEvents are the allocation's task events, for failure reports.
+	TaskEvents []TaskEvent `json:"-"`
 }
 
 var motionEventsLine = regexp.MustCompile(`(?m)^motion_events (\d+)\s*$`)
@@ -90,11 +93,12 @@ func (c *Cluster) Placements(ctx context.Context, jobID string) ([]Placement, er
 		}
 		for task, state := range alloc.TaskStates {
 			p.ExitCode = state.ExitCode()
-			logs, err := c.Run(ctx, "alloc", "logs", alloc.ID, task)
-			if err != nil {
-				return nil, fmt.Errorf("read logs of allocation %q task %q: %w", alloc.ID, task, err)
+			p.TaskEvents = append(p.TaskEvents, state.Events...)
+			// A task that never started has no logs, and nomad alloc logs
+			// then fails. Events stays -1 for it.
+			if logs, err := c.Run(ctx, "alloc", "logs", alloc.ID, task); err == nil {
+				p.Events = ParseMotionEvents(logs)
 			}
-			p.Events = ParseMotionEvents(logs)
 		}
 		placements = append(placements, p)
 	}
@@ -132,7 +136,8 @@ func (n Node) CameraBytes() map[string]int64 {
 			if len(key) <= len(prefix) || key[:len(prefix)] != prefix {
 				continue
 			}
-			bytes, err := strconv.ParseInt(value, 10, 64)
+			// Nomad renders an integer attribute with its unit, as "5584794B".
+			bytes, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(value, "B")), 10, 64)
 			if err != nil {
 				continue
 			}

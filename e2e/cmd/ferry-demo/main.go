@@ -144,11 +144,20 @@ func checkPlacements(placements []cluster.Placement) error {
 	var errs []error
 	for _, p := range placements {
 		if p.Status != "complete" || p.ExitCode != 0 {
-			errs = append(errs, fmt.Errorf("allocation %s (camera %q on %s) ended %s with exit code %d; see: nomad alloc status %s",
-				p.AllocID, p.Camera, p.Node, p.Status, p.ExitCode, p.AllocID))
+			errs = append(errs, fmt.Errorf("allocation %s (camera %q on %s) ended %s with exit code %d; task events: %s",
+				p.AllocID, p.Camera, p.Node, p.Status, p.ExitCode, eventSummary(p.TaskEvents)))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// eventSummary joins task events as "type: message" pairs.
+func eventSummary(events []cluster.TaskEvent) string {
+	var parts []string
+	for _, e := range events {
+		parts = append(parts, e.Type+": "+e.DisplayMessage)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // repoRoot returns the nearest folder above the working directory that
