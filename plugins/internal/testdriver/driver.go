@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -66,6 +68,7 @@ func (d *Driver) ConfigSpec() *hclspec.Spec {
 
 // SetConfig decodes the agent config.
 func (d *Driver) SetConfig(msgpack []byte, _ *plugins.AgentConfig) error {
+	dumpPayload("setconfig.msgpack", msgpack)
 	var cfg agentConfig
 	if err := plugins.DecodeConfig(msgpack, &cfg); err != nil {
 		return err
@@ -109,6 +112,7 @@ func (d *Driver) Fingerprint(ctx context.Context) (<-chan *plugins.Fingerprint, 
 // StartTask runs the task's command in a new session with its output on
 // the task's log FIFOs.
 func (d *Driver) StartTask(_ context.Context, cfg *plugins.TaskConfig) (*plugins.TaskHandle, *plugins.NetworkOverride, error) {
+	dumpPayload("starttask.msgpack", cfg.DriverConfig)
 	var tc TaskConfig
 	if err := plugins.DecodeConfig(cfg.DriverConfig, &tc); err != nil {
 		return nil, nil, err
@@ -170,4 +174,15 @@ func (d *Driver) task(id string) (*task, error) {
 		return nil, plugins.ErrTaskNotFound
 	}
 	return t, nil
+}
+
+// dumpPayload writes data to name in the directory named by
+// FERRY_TESTDRIVER_DUMP_DIR, when that is set, so that real payloads from a
+// Nomad client can be captured as test data.
+func dumpPayload(name string, data []byte) {
+	dir := os.Getenv("FERRY_TESTDRIVER_DUMP_DIR")
+	if dir == "" || len(data) == 0 {
+		return
+	}
+	os.WriteFile(filepath.Join(dir, name), data, 0o644)
 }
