@@ -1,0 +1,138 @@
+package registrar
+
+import (
+	"context"
+	"time"
+
+	"github.com/ferry-video/ferry/drivers/video/inventory"
+	"github.com/hashicorp/go-hclog"
+)
+
+// Backoff bounds for retries after Consul could not be reached.
+const (
+	minBackoff = time.Second
+	maxBackoff = time.Minute
+)
+
+// Clock is the time source of the run loop, so tests can step time.
+type Clock interface {
+	// After returns a channel that receives once d has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
+// Registrar scans the node's camera storage and publishes it. Run owns all
+// of its state.
+type Registrar struct {
+	cfg       *Config
+	log       hclog.Logger
+	inventory *inventory.Inventory
+	publisher *Publisher
+	// lastScanErr is the previous scan's error text, so a folder that stays
+	// unreadable is logged once, not every period.
+	lastScanErr string
+}
+
+// New returns a registrar for a validated config.
+func New(cfg *Config, log hclog.Logger) (*Registrar, error) {
+	publisher, err := NewPublisher(cfg)
+	if err != nil {
+		return nil, err
+	}
+	roots := append(append([]string(nil), cfg.Roots...), cfg.ReplicaRoots...)
+	return &Registrar{
+		cfg:       cfg,
+		log:       log.Named("registrar"),
+		inventory: inventory.New(roots),
+		publisher: publisher,
+	}, nil
+}
+
+// Scan reads the storage roots and returns the publication, without
+// writing anything.
+func (r *Registrar) Scan() Publication {
+	snap, err := r.inventory.Rescan()
+	text := ""
+	if err != nil {
+		text = err.Error()
+	}
+	if text != r.lastScanErr {
+		if err != nil {
+			r.log.Warn("camera storage scan incomplete", "node", r.cfg.Node, "error", err)
+		} else {
+			r.log.Info("camera storage readable again", "node", r.cfg.Node)
+		}
+		r.lastScanErr = text
+	}
+	return Build(r.cfg, snap, r.inventory.Spans(), err)
+}
+
+// Sync scans and publishes once.
+func (r *Registrar) Sync(ctx context.Context) error {
+	return r.publisher.Apply(ctx, r.Scan())
+}
+
+// Writes returns the writes sent to Consul so far.
+func (r *Registrar) Writes() Writes {
+	return r.publisher.Writes
+}
+
+// Run syncs at once, then on every tick, until ctx is done. A failed sync
+// is retried with exponential backoff, and ticks that arrive while a retry
+// is pending are dropped. When ctx is done, Run withdraws the node from
+// the catalog if withdraw is true.
+func (r *Registrar) Run(ctx context.Context, ticks <-chan time.Time, clock Clock, withdraw bool) {
+	r.log.Info("registrar started", "node", r.cfg.Node, "service_id", r.cfg.ServiceID(), "consul", r.cfg.ConsulAddr)
+	var retry <-chan time.Time
+	failures := 0
+	sync := func() {
+		if err := r.Sync(ctx); err != nil {
+			failures++
+			delay := backoff(failures)
+			r.log.Error("publish to consul failed; retrying", "node", r.cfg.Node, "attempt", failures, "retry_in", delay, "error", err)
+			retry = clock.After(delay)
+			return
+		}
+		if failures > 0 {
+			r.log.Info("publish to consul recovered", "node", r.cfg.Node, "failed_attempts", failures)
+		}
+		failures, retry = 0, nil
+	}
+
+	sync()
+	for {
+		select {
+		case <-ctx.Done():
+			r.stop(withdraw)
+			return
+		case <-ticks:
+			// A pending retry runs on its own timer instead.
+			if retry == nil {
+				sync()
+			}
+		case <-retry:
+			sync()
+		}
+	}
+}
+
+func (r *Registrar) stop(withdraw bool) {
+	if withdraw {
+		// The run context is done, so the withdrawal gets its own deadline.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := r.publisher.Withdraw(ctx); err != nil {
+			r.log.Error("withdraw from consul failed", "node", r.cfg.Node, "service_id", r.cfg.ServiceID(), "error", err)
+		}
+	}
+	r.log.Info("registrar stopped", "node", r.cfg.Node)
+}
+
+// backoff returns the delay before retry number failures: 1s doubling up
+// to 1m.
+func backoff(failures int) time.Duration {
+	delay := minBackoff
+	for i := 1; i < failures && delay < maxBackoff; i++ {
+		delay *= 2
+	}
+	return min(delay, maxBackoff)
+}
