@@ -1,0 +1,254 @@
+package placement
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+)
+
+// Options tunes a run without changing its result.
+type Options struct {
+	// OnDecision, when set, is called once after each group is placed or
+	// left unplaced, with the group's ID. Benchmarks use it to time single
+	// decisions; Place itself reads no clock.
+	OnDecision func(groupID string)
+}
+
+// run carries one Place call's state and decisions.
+type run struct {
+	*state
+	opts      Options
+	prev      map[string]*Placement
+	decisions []decision
+	heaps     *heaps
+}
+
+// decision is a group's outcome; exactly one of the pointers is set.
+type decision struct {
+	placed   *Placement
+	unplaced *Unplaced
+}
+
+// Place computes where each group of in runs. It reads only its input and
+// returns a Plan for a separate step to apply; the same input always gives
+// the same plan. The phases, in order:
+//
+//  1. Keep every previous placement that is still valid: the node is
+//     present, eligible and has room, and a group that was local still
+//     finds all of its data there.
+//  2. Move the groups whose previous node lost their data or left to
+//     other holders (replicas), so they move 0 bytes.
+//  3. Place "required" groups on holders; the rest stay unplaced.
+//  4. Place "preferred" groups on holders, largest data first, so that
+//     what does not fit is the data cheapest to move.
+//  5. Place the preferred groups left over, smallest data first: on a node
+//     holding part of the data, else in a holder's site, else anywhere.
+//
+// Among candidate nodes the one with the most free CPU wins (least loaded),
+// then the most free memory, then the lowest node ID. Place returns an error
+// wrapping ErrInvalidInput, and no plan, when the input is malformed.
+func Place(in Input, opts Options) (Plan, error) {
+	if err := validateInput(in); err != nil {
+		return Plan{}, err
+	}
+	r := &run{state: newState(in), opts: opts, prev: indexPlan(in.Previous)}
+	r.decisions = make([]decision, len(r.groups))
+
+	displaced, fresh := r.keepPrevious()
+	slices.SortStableFunc(displaced, byBytesDesc)
+	var leftover []*groupState
+	for _, g := range displaced {
+		reason := ReasonLocal
+		if r.prev[g.ID].Local {
+			reason = ReasonReplica
+		}
+		leftover = append(leftover, r.placeOnHolders([]*groupState{g}, reason)...)
+	}
+
+	slices.SortStableFunc(fresh, byBytesDesc)
+	for _, g := range fresh {
+		if g.Locality == LocalityRequired {
+			leftover = append(leftover, r.placeOnHolders([]*groupState{g}, ReasonLocal)...)
+		}
+	}
+	for _, g := range fresh {
+		if g.Locality == LocalityPreferred {
+			leftover = append(leftover, r.placeOnHolders([]*groupState{g}, ReasonLocal)...)
+		}
+	}
+
+	var pending []*groupState
+	for _, g := range leftover {
+		if g.Locality == LocalityRequired {
+			r.unplace(g, ReasonHoldersFull, r.holdersFullDetail(g))
+			continue
+		}
+		pending = append(pending, g)
+	}
+	slices.SortStableFunc(pending, func(a, b *groupState) int { return cmp.Compare(a.bytes, b.bytes) })
+	r.fallback(pending)
+	return r.plan(), nil
+}
+
+func byBytesDesc(a, b *groupState) int {
+	return cmp.Compare(b.bytes, a.bytes)
+}
+
+func indexPlan(p *Plan) map[string]*Placement {
+	if p == nil {
+		return nil
+	}
+	out := make(map[string]*Placement, len(p.Placements))
+	for i := range p.Placements {
+		out[p.Placements[i].GroupID] = &p.Placements[i]
+	}
+	return out
+}
+
+// keepPrevious keeps valid previous placements and returns the groups the
+// previous plan placed but that must move, and the groups it did not place.
+func (r *run) keepPrevious() (displaced, fresh []*groupState) {
+	for i := range r.groups {
+		g := &r.groups[i]
+		p := r.prev[g.ID]
+		if p == nil {
+			fresh = append(fresh, g)
+			continue
+		}
+		node, ok := r.nodeByID[p.NodeID]
+		if !ok || len(g.recs) == 0 || !r.nodes[node].fits(&g.Group) {
+			displaced = append(displaced, g)
+			continue
+		}
+		local := g.holds(node)
+		if (p.Local && !local) || (g.Locality == LocalityRequired && !local) {
+			displaced = append(displaced, g)
+			continue
+		}
+		reason := p.Reason
+		if p.Local != local {
+			reason = ""
+		}
+		r.place(g, node, reason, "kept from the previous plan")
+	}
+	return displaced, fresh
+}
+
+// placeOnHolders places each group on its least loaded holder with room and
+// returns the groups that have data but no holder with room.
+func (r *run) placeOnHolders(groups []*groupState, reason Reason) (leftover []*groupState) {
+	for _, g := range groups {
+		if len(g.recs) == 0 {
+			r.unplace(g, ReasonNoHolder, fmt.Sprintf("no healthy node holds a recording of camera %q in the group's range", g.CameraID))
+			continue
+		}
+		best := -1
+		for _, h := range g.holders {
+			n := &r.nodes[h]
+			if n.fits(&g.Group) && (best < 0 || roomier(n, &r.nodes[best], h, best)) {
+				best = h
+			}
+		}
+		if best < 0 {
+			leftover = append(leftover, g)
+			continue
+		}
+		r.place(g, best, reason, "")
+	}
+	return leftover
+}
+
+func (r *run) holdersFullDetail(g *groupState) string {
+	if len(g.holders) == 0 {
+		return fmt.Sprintf("no single healthy node holds all %d recordings of camera %q in the group's range", len(g.recs), g.CameraID)
+	}
+	ids := make([]string, len(g.holders))
+	for i, h := range g.holders {
+		ids[i] = r.nodes[h].ID
+	}
+	return fmt.Sprintf("holders %v lack %d MHz CPU or %d MB memory, and locality is required", ids, g.CPUMHz, g.MemoryMB)
+}
+
+// place records g on node and takes its resources. An empty reason is
+// derived from where the data is.
+func (r *run) place(g *groupState, node int, reason Reason, detail string) {
+	n := &r.nodes[node]
+	n.take(&g.Group)
+	if r.heaps != nil {
+		r.heaps.fix(node)
+	}
+	moved, across := r.bytesMoved(g, node)
+	if reason == "" {
+		reason = r.classify(g, node, moved, across)
+	}
+	g.decided = true
+	r.decisions[g.order].placed = &Placement{
+		GroupID: g.ID, CameraID: g.CameraID, NodeID: n.ID, Site: n.Site,
+		Local: moved == 0, BytesMoved: moved, BytesMovedAcrossSites: across,
+		Reason: reason, Detail: detail,
+	}
+	r.decided(g)
+}
+
+func (r *run) classify(g *groupState, node int, moved, across int64) Reason {
+	switch {
+	case moved == 0:
+		return ReasonLocal
+	case moved < g.bytes:
+		return ReasonPartial
+	case across == 0:
+		return ReasonSameSite
+	default:
+		return ReasonRemote
+	}
+}
+
+func (r *run) unplace(g *groupState, reason Reason, detail string) {
+	g.decided = true
+	r.decisions[g.order].unplaced = &Unplaced{GroupID: g.ID, CameraID: g.CameraID, Reason: reason, Detail: detail}
+	r.decided(g)
+}
+
+func (r *run) decided(g *groupState) {
+	if r.opts.OnDecision != nil {
+		r.opts.OnDecision(g.ID)
+	}
+}
+
+// plan collects the decisions in input order and sums them.
+func (r *run) plan() Plan {
+	var p Plan
+	for _, d := range r.decisions {
+		if d.unplaced != nil {
+			p.Unplaced = append(p.Unplaced, *d.unplaced)
+			continue
+		}
+		pl := *d.placed
+		p.Placements = append(p.Placements, pl)
+		if prev := r.prev[pl.GroupID]; prev != nil {
+			if prev.NodeID == pl.NodeID {
+				p.Totals.Kept++
+			} else {
+				p.Totals.Moved++
+			}
+		}
+	}
+	p.Totals = sumPlan(p)
+	return p
+}
+
+// sumPlan fills in the totals of p that follow from its lists, leaving Kept
+// and Moved as they are.
+func sumPlan(p Plan) Totals {
+	t := p.Totals
+	t.Placed, t.Unplaced = len(p.Placements), len(p.Unplaced)
+	t.Local, t.BytesMoved, t.BytesMovedAcrossSites = 0, 0, 0
+	for _, pl := range p.Placements {
+		if pl.Local {
+			t.Local++
+		}
+		t.BytesMoved += pl.BytesMoved
+		t.BytesMovedAcrossSites += pl.BytesMovedAcrossSites
+	}
+	return t
+}
