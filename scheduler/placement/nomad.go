@@ -28,6 +28,15 @@ type NomadModel struct {
 	// service jobs, and for spread 100, the value Nomad uses when a group
 	// has spread blocks (both from Nomad's scheduler/feasible stack).
 	Limit int
+	// OnDecision, when set, is called once after each group's decision
+	// with the group's ID, as Options.OnDecision is for Place.
+	OnDecision func(groupID string)
+}
+
+func (m NomadModel) decided(groupID string) {
+	if m.OnDecision != nil {
+		m.OnDecision(groupID)
+	}
 }
 
 // nomadSpreadLimit is Nomad's node limit for groups with spread blocks.
@@ -68,6 +77,7 @@ func PlaceNomad(in Input, m NomadModel) (Plan, error) {
 		if node < 0 {
 			p.Unplaced = append(p.Unplaced, Unplaced{GroupID: g.ID, CameraID: g.CameraID, Reason: ReasonNoCapacity,
 				Detail: fmt.Sprintf("no eligible node has %d MHz CPU and %d MB memory free", g.CPUMHz, g.MemoryMB)})
+			m.decided(g.ID)
 			continue
 		}
 		s.nodes[node].take(&g.Group)
@@ -82,6 +92,7 @@ func PlaceNomad(in Input, m NomadModel) (Plan, error) {
 			GroupID: g.ID, CameraID: g.CameraID, NodeID: s.nodes[node].ID, Site: s.nodes[node].Site,
 			Local: moved == 0, BytesMoved: moved, BytesMovedAcrossSites: across, Reason: reason,
 		})
+		m.decided(g.ID)
 	}
 	p.Totals = sumPlan(p)
 	return p, nil
