@@ -76,7 +76,7 @@ func TestMotionJobRunsOnCameraHolders(t *testing.T) {
 			t.Errorf("camera %q moved %d bytes, want 0", p.Camera, p.BytesMoved)
 		}
 		if p.Status != "complete" || p.ExitCode != 0 {
-			t.Errorf("camera %q ended %s with exit code %d, want complete with 0", p.Camera, p.Status, p.ExitCode)
+			t.Errorf("camera %q ended %s with exit code %d, want complete with 0; task events: %v", p.Camera, p.Status, p.ExitCode, p.TaskEvents)
 		}
 		// nomad alloc logs must show the program's final count line.
 		if p.Events < 1 {

@@ -23,8 +23,8 @@ type Placement struct {
 	BytesMoved int64 `json:"bytes_moved"`
 	// Events is the N of the task's last "motion_events N" log line, or -1
 	// when the log has none.
-	Events   int    `json:"events"`
-	ExitCode int    `json:"exit_code"`
+	Events   int `json:"events"`
+	ExitCode int `json:"exit_code"`
 	// Status is the allocation's client status.
 	Status string `json:"-"`
 	// TaskEvents are the allocation's task events, for failure reports.

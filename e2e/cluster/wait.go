@@ -177,12 +177,27 @@ func (c *Cluster) WaitAllocRunning(ctx context.Context, allocID string) (Allocat
 		if err != nil {
 			return false, err
 		}
-		if alloc.Terminal() {
-			return false, fmt.Errorf("allocation %q ended with status %q before it ran", allocID, alloc.ClientStatus)
-		}
-		return alloc.ClientStatus == "running", nil
+		return alloc.ClientStatus == "running" || alloc.Terminal(), nil
 	})
-	return alloc, err
+	if err != nil {
+		return alloc, err
+	}
+	if alloc.Terminal() {
+		return alloc, fmt.Errorf("allocation %q ended with status %q before it ran; task events: %s",
+			allocID, alloc.ClientStatus, alloc.EventSummary())
+	}
+	return alloc, nil
+}
+
+// EventSummary joins the task events of every task as "type: message".
+func (a Allocation) EventSummary() string {
+	var parts []string
+	for task, state := range a.TaskStates {
+		for _, e := range state.Events {
+			parts = append(parts, task+": "+e.Type+": "+e.DisplayMessage)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Terminal reports whether the allocation's client status is final.
