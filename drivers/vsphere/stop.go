@@ -1,0 +1,161 @@
+package vsphere
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vmware/govmomi/object"
+
+	"github.com/ferry-video/ferry/plugins"
+)
+
+const (
+	// watchRetryDelay is how long the power state watcher waits before it
+	// reconnects after losing vCenter.
+	watchRetryDelay = 5 * time.Second
+	// cleanupTimeout bounds destroying a VM after a failed start.
+	cleanupTimeout = 2 * time.Minute
+)
+
+// watch starts the goroutine that records the task's exit when its VM
+// powers off or is deleted.
+func (d *Driver) watch(h *taskHandle) {
+	ctx, cancel := context.WithCancel(context.Background())
+	h.stop = cancel
+	go d.watchLoop(ctx, h)
+}
+
+func (d *Driver) watchLoop(ctx context.Context, h *taskHandle) {
+	logger := d.logger.With("task_id", h.cfg.ID, "vm_id", h.state.VMID)
+	for {
+		res, err := d.waitExit(ctx, h)
+		if err == nil {
+			h.setExit(res, d.clock.Now())
+			logger.Info("VM powered off", "exit_code", res.ExitCode, "error", res.Err)
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		logger.Warn("lost the VM's power state, retrying", "error", err, "retry_in", watchRetryDelay)
+		select {
+		case <-d.clock.After(watchRetryDelay):
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// waitExit blocks until the VM powers off and returns its exit result.
+func (d *Driver) waitExit(ctx context.Context, h *taskHandle) (*plugins.ExitResult, error) {
+	client, _, err := d.conn.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	gone, err := waitPoweredOff(ctx, client.Client, h.state.ref())
+	if err != nil {
+		_ = d.connectionFailed(client, err)
+		return nil, err
+	}
+	if gone {
+		return &plugins.ExitResult{ExitCode: 1, Err: fmt.Sprintf("VM %q was deleted outside Nomad", h.state.VMName)}, nil
+	}
+	code, err := readExitCode(ctx, client.Client, h.state.ref())
+	if isNotFound(err) {
+		return &plugins.ExitResult{ExitCode: 1, Err: fmt.Sprintf("VM %q was deleted outside Nomad", h.state.VMName)}, nil
+	}
+	if err != nil && isConnectionError(err) {
+		return nil, err
+	}
+	res := &plugins.ExitResult{ExitCode: code}
+	if err != nil {
+		res.Err = err.Error()
+	}
+	return res, nil
+}
+
+// StopTask shuts the guest down through VMware Tools and powers the VM off
+// when the guest has not stopped within timeout. SIGKILL, stop_mode
+// "poweroff" and a guest without running Tools power off at once.
+func (d *Driver) StopTask(ctx context.Context, taskID string, timeout time.Duration, signal string) error {
+	h, ok := d.tasks.get(taskID)
+	if !ok {
+		return plugins.ErrTaskNotFound
+	}
+	if h.exitResult() != nil {
+		return nil
+	}
+	client, _, err := d.conn.get(ctx)
+	if err != nil {
+		return err
+	}
+	vm := object.NewVirtualMachine(client.Client, h.state.ref())
+	if signal != "SIGKILL" && h.state.StopMode == stopModeGuest && d.shutdownGuest(ctx, vm, h) {
+		select {
+		case <-h.done:
+			return nil
+		case <-d.clock.After(timeout):
+			d.logger.Warn("guest did not shut down within the kill timeout, powering off", "task_id", taskID, "vm_id", h.state.VMID, "timeout", timeout)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := powerOff(ctx, vm); err != nil {
+		return d.connectionFailed(client, err)
+	}
+	select {
+	case <-h.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// shutdownGuest asks VMware Tools to shut the guest down and reports
+// whether the request was accepted.
+func (d *Driver) shutdownGuest(ctx context.Context, vm *object.VirtualMachine, h *taskHandle) bool {
+	running, err := vm.IsToolsRunning(ctx)
+	if err == nil && !running {
+		err = errors.New("VMware Tools are not running in the guest")
+	}
+	if err == nil {
+		err = vm.ShutdownGuest(ctx)
+	}
+	if err != nil {
+		d.logger.Warn("guest shutdown failed, powering off", "task_id", h.cfg.ID, "vm_id", h.state.VMID, "error", err)
+		d.events.publish(&plugins.TaskEvent{
+			TaskID: h.cfg.ID, AllocID: h.cfg.AllocID, TaskName: h.cfg.Name, Timestamp: d.clock.Now(),
+			Message: fmt.Sprintf("Guest shutdown failed, powering off: %v", err),
+		})
+		return false
+	}
+	return true
+}
+
+// SignalTask maps SIGTERM to a guest shutdown and SIGKILL to a power off.
+// A VM has no other signals.
+func (d *Driver) SignalTask(ctx context.Context, taskID string, signal string) error {
+	h, ok := d.tasks.get(taskID)
+	if !ok {
+		return plugins.ErrTaskNotFound
+	}
+	client, _, err := d.conn.get(ctx)
+	if err != nil {
+		return err
+	}
+	vm := object.NewVirtualMachine(client.Client, h.state.ref())
+	switch signal {
+	case "SIGKILL":
+		err = powerOff(ctx, vm)
+	case "SIGTERM":
+		err = vm.ShutdownGuest(ctx)
+	default:
+		return fmt.Errorf("signal %q is not supported by the vsphere driver: a VM takes only SIGTERM (guest shutdown) and SIGKILL (power off)", signal)
+	}
+	if err != nil {
+		return d.connectionFailed(client, fmt.Errorf("send %s to VM %q: %w", signal, h.state.VMName, err))
+	}
+	return nil
+}

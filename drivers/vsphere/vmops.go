@@ -1,0 +1,161 @@
+package vsphere
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/view"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// hooks are vSphere calls that tests replace to inject failures.
+type hooks struct {
+	powerOn func(ctx context.Context, vm *object.VirtualMachine) error
+}
+
+func defaultHooks() hooks {
+	return hooks{powerOn: powerOn}
+}
+
+func powerOn(ctx context.Context, vm *object.VirtualMachine) error {
+	task, err := vm.PowerOn(ctx)
+	if err != nil {
+		return err
+	}
+	return task.Wait(ctx)
+}
+
+func isNotFound(err error) bool {
+	return fault.Is(err, &types.ManagedObjectNotFound{})
+}
+
+// powerOff powers vm off from any state. A VM that is off or gone is fine.
+func powerOff(ctx context.Context, vm *object.VirtualMachine) error {
+	state, err := vm.PowerState(ctx)
+	if isNotFound(err) || state == types.VirtualMachinePowerStatePoweredOff {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read power state of VM %q: %w", vm.Reference().Value, err)
+	}
+	task, err := vm.PowerOff(ctx)
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil && !fault.Is(err, &types.InvalidPowerState{}) && !isNotFound(err) {
+		return fmt.Errorf("power off VM %q: %w", vm.Reference().Value, err)
+	}
+	return nil
+}
+
+// destroyVM powers vm off and deletes it with its disks. A VM that is
+// already gone counts as destroyed.
+func destroyVM(ctx context.Context, vm *object.VirtualMachine) error {
+	if err := powerOff(ctx, vm); err != nil {
+		return err
+	}
+	task, err := vm.Destroy(ctx)
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("destroy VM %q: %w", vm.Reference().Value, err)
+	}
+	return nil
+}
+
+// waitPoweredOff blocks until the VM is powered off, returning gone when it
+// was deleted instead.
+func waitPoweredOff(ctx context.Context, c *vim25.Client, ref types.ManagedObjectReference) (gone bool, err error) {
+	filter := new(property.WaitFilter).Add(ref, ref.Type, []string{"runtime.powerState"})
+	err = property.WaitForUpdates(ctx, property.DefaultCollector(c), filter, func(updates []types.ObjectUpdate) bool {
+		for _, u := range updates {
+			if u.Kind == types.ObjectUpdateKindLeave {
+				gone = true
+				return true
+			}
+			for _, ch := range u.ChangeSet {
+				if ch.Val == types.VirtualMachinePowerStatePoweredOff {
+					return true
+				}
+			}
+		}
+		return false
+	})
+	if isNotFound(err) {
+		return true, nil
+	}
+	return gone, err
+}
+
+// readExitCode returns guestinfo.ferry.exit_code as the guest set it, or 0.
+func readExitCode(ctx context.Context, c *vim25.Client, ref types.ManagedObjectReference) (int32, error) {
+	var vm mo.VirtualMachine
+	pc := property.DefaultCollector(c)
+	if err := pc.RetrieveOne(ctx, ref, []string{"config.extraConfig"}, &vm); err != nil {
+		return 0, err
+	}
+	value, ok := extraValue(vm.Config, keyExitCode)
+	if !ok || value == "" {
+		return 0, nil
+	}
+	code, err := strconv.ParseInt(value, 10, 32)
+	if err != nil {
+		return 1, fmt.Errorf("invalid %s %q set by the guest: want an integer", keyExitCode, value)
+	}
+	return int32(code), nil
+}
+
+func extraValue(cfg *types.VirtualMachineConfigInfo, key string) (string, bool) {
+	if cfg == nil {
+		return "", false
+	}
+	for _, opt := range cfg.ExtraConfig {
+		if v := opt.GetOptionValue(); v.Key == key {
+			s, _ := v.Value.(string)
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// taggedVM is a VM that carries this driver's tags.
+type taggedVM struct {
+	ref     types.ManagedObjectReference
+	name    string
+	taskID  string
+	allocID string
+	nodeID  string
+}
+
+// listTaggedVMs returns every VM with a guestinfo.ferry.task_id key.
+func listTaggedVMs(ctx context.Context, c *vim25.Client) ([]taggedVM, error) {
+	m := view.NewManager(c)
+	v, err := m.CreateContainerView(ctx, c.ServiceContent.RootFolder, []string{"VirtualMachine"}, true)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = v.Destroy(context.Background()) }()
+
+	var vms []mo.VirtualMachine
+	if err := v.Retrieve(ctx, []string{"VirtualMachine"}, []string{"name", "config.extraConfig"}, &vms); err != nil {
+		return nil, err
+	}
+	var out []taggedVM
+	for _, vm := range vms {
+		taskID, ok := extraValue(vm.Config, keyTaskID)
+		if !ok {
+			continue
+		}
+		alloc, _ := extraValue(vm.Config, keyAllocID)
+		node, _ := extraValue(vm.Config, keyNodeID)
+		out = append(out, taggedVM{ref: vm.Reference(), name: vm.Name, taskID: taskID, allocID: alloc, nodeID: node})
+	}
+	return out, nil
+}
