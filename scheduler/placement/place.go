@@ -125,11 +125,13 @@ func (r *run) keepPrevious() (displaced, fresh []*groupState) {
 			displaced = append(displaced, g)
 			continue
 		}
-		reason := p.Reason
+		// The previous reason and detail still hold while locality is
+		// unchanged; they say why the group first went there.
+		reason, detail := p.Reason, p.Detail
 		if p.Local != local {
-			reason = ""
+			reason, detail = "", ""
 		}
-		r.place(g, node, reason, "kept from the previous plan")
+		r.place(g, node, reason, detail)
 	}
 	return displaced, fresh
 }
