@@ -70,9 +70,22 @@ func buildContainerSpec(plugin *PluginConfig, cfg *plugins.TaskConfig, task *Tas
 }
 
 // containerName is unique per task run, because Nomad gives every start a
-// new task id.
+// new task id of the form <alloc id>/<task name>/<random hex>. Docker accepts
+// only [a-zA-Z0-9][a-zA-Z0-9_.-]* in names, so other characters (the slashes,
+// and any in the task name) become dashes.
 func containerName(cfg *plugins.TaskConfig) string {
-	return fmt.Sprintf("%s-%s", cfg.Name, cfg.ID)
+	run := cfg.ID
+	if i := strings.LastIndexByte(run, '/'); i >= 0 {
+		run = run[i+1:]
+	}
+	name := fmt.Sprintf("%s-%s-%s", cfg.Name, cfg.AllocID, run)
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '.', r == '-':
+			return r
+		}
+		return '-'
+	}, strings.TrimLeft(name, "_.-"))
 }
 
 func buildEnv(cfg *plugins.TaskConfig) []string {

@@ -224,7 +224,7 @@ func (e *testEnv) newTask(name string, task map[string]cty.Value) *taskFixture {
 		}
 	}
 	cfg := &plugins.TaskConfig{
-		ID:           fmt.Sprintf("%s-%d", name, time.Now().UnixNano()),
+		ID:           fmt.Sprintf("alloc-%s/%s/%08x", name, name, uint32(time.Now().UnixNano())),
 		Name:         name,
 		AllocID:      "alloc-" + name,
 		NodeID:       e.nodeID,
