@@ -151,6 +151,12 @@ type TaskConfig struct {
 	// ShmSize is the size of /dev/shm in bytes. Zero keeps Docker's default.
 	ShmSize    int64 `codec:"shm_size"`
 	Privileged bool  `codec:"privileged"`
+	// GPUs is how many NVIDIA GPUs the task gets, as a count or "all",
+	// through Docker's nvidia device driver. Default none.
+	GPUs string `codec:"gpus"`
+	// DRIDevices passes the node's /dev/dri render nodes, for VA-API
+	// decoding. Default false.
+	DRIDevices bool `codec:"dri_devices"`
 }
 
 // AuthConfig is the registry login for the image pull. It is never logged.
@@ -180,6 +186,8 @@ var taskConfigSpec = hclspec.Object(map[string]*hclspec.Spec{
 	"ports":        hclspec.Attr("ports", "list(string)"),
 	"shm_size":     hclspec.Attr("shm_size", "number"),
 	"privileged":   hclspec.Attr("privileged", "bool"),
+	"gpus":         hclspec.Attr("gpus", "string"),
+	"dri_devices":  hclspec.Attr("dri_devices", "bool"),
 })
 
 // validate applies defaults and checks the fields that need no node state.
@@ -195,6 +203,9 @@ func (c *TaskConfig) validate(plugin *PluginConfig) error {
 	}
 	if c.Privileged && !plugin.AllowPrivileged {
 		return fmt.Errorf("privileged = true is not allowed on this node: remove it, or set allow_privileged = true in the video plugin config")
+	}
+	if _, err := parseGPUs(c.GPUs); err != nil {
+		return err
 	}
 	if c.ShmSize < 0 {
 		return fmt.Errorf("invalid shm_size %d: use a size in bytes, or 0 for Docker's default", c.ShmSize)

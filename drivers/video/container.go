@@ -112,10 +112,19 @@ func buildLabels(cfg *plugins.TaskConfig, task *TaskConfig) map[string]string {
 	return labels
 }
 
-// buildResources maps Nomad's resources to container limits. With a memory
-// max, the max is the hard limit and the reservation is the soft one.
+// buildResources maps Nomad's resources to container limits and its
+// allocated devices to device nodes with their cgroup permissions. With a
+// memory max, the max is the hard limit and the reservation is the soft
+// one.
 func buildResources(cfg *plugins.TaskConfig) container.Resources {
 	var res container.Resources
+	for _, dev := range cfg.Devices {
+		res.Devices = append(res.Devices, container.DeviceMapping{
+			PathOnHost:        dev.HostPath,
+			PathInContainer:   dev.TaskPath,
+			CgroupPermissions: dev.Permissions,
+		})
+	}
 	r := cfg.Resources
 	if r == nil {
 		return res
@@ -126,13 +135,6 @@ func buildResources(cfg *plugins.TaskConfig) container.Resources {
 	if r.MemoryMaxMB > r.MemoryMB {
 		res.Memory = r.MemoryMaxMB * 1024 * 1024
 		res.MemoryReservation = r.MemoryMB * 1024 * 1024
-	}
-	for _, dev := range cfg.Devices {
-		res.Devices = append(res.Devices, container.DeviceMapping{
-			PathOnHost:        dev.HostPath,
-			PathInContainer:   dev.TaskPath,
-			CgroupPermissions: dev.Permissions,
-		})
 	}
 	return res
 }

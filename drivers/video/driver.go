@@ -33,6 +33,7 @@ type Driver struct {
 	events *eventBroker
 	tasks  *taskStore
 	gc     *imageCollector
+	host   hostDevices
 
 	// mu guards the fields below it, which SetConfig replaces.
 	mu        sync.RWMutex
@@ -54,6 +55,7 @@ func New(logger hclog.Logger) *Driver {
 		clock:  realClock{},
 		events: newEventBroker(),
 		tasks:  newTaskStore(),
+		host:   defaultHostDevices(),
 	}
 	d.gc = newImageCollector(d)
 

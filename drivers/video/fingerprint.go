@@ -80,6 +80,7 @@ func (d *Driver) fingerprint(ctx context.Context) *plugins.Fingerprint {
 	}
 	attrs := cameraAttributes(snap)
 	attrs[attrVersion] = plugins.StringAttribute(version.Version)
+	addAcceleratorAttributes(attrs, d.host)
 	return &plugins.Fingerprint{Health: plugins.HealthHealthy, Description: healthyDesc, Attributes: attrs}
 }
 

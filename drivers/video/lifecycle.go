@@ -42,6 +42,9 @@ func (d *Driver) StartTask(ctx context.Context, cfg *plugins.TaskConfig) (*plugi
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := addAccelerators(spec.host, task, d.host); err != nil {
+		return nil, nil, err
+	}
 	if err := d.ensureImage(ctx, docker, cfg, task); err != nil {
 		return nil, nil, err
 	}
