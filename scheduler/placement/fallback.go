@@ -75,13 +75,13 @@ func (h *nodeHeap) Swap(i, j int) {
 	h.s.nodes[h.items[j]].heapPos[h.which] = j
 }
 
-// Push and Pop satisfy heap.Interface; the heaps never grow or shrink after
+// Push and Pop satisfy heap.Interface. The heaps never grow or shrink after
 // they are built.
 func (h *nodeHeap) Push(any) { panic("placement: nodeHeap does not grow") }
 func (h *nodeHeap) Pop() any { panic("placement: nodeHeap does not shrink") }
 
 // pick returns the least loaded node with room for g, or -1. The top node
-// has the most free CPU, so when it lacks CPU no node has enough; when it
+// has the most free CPU, so when it lacks CPU no node has enough. When it
 // lacks only memory, the heap is scanned.
 func (h *nodeHeap) pick(g *Group) int {
 	if h == nil || len(h.items) == 0 {

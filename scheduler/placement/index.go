@@ -120,7 +120,7 @@ func (s *state) indexRecordings(holdings []Holding) map[string][]*recording {
 			byCamera[h.CameraID] = append(byCamera[h.CameraID], r)
 		}
 		// Replicas of one recording may report slightly different sizes
-		// while a copy completes; count the largest.
+		// while a copy completes, so count the largest.
 		r.bytes = max(r.bytes, h.Bytes)
 		if !slices.Contains(r.holders, node) {
 			r.holders = append(r.holders, node)

@@ -45,7 +45,7 @@ const nomadSpreadLimit = 100
 // PlaceNomad models where Nomad's scheduler would place the same groups,
 // knowing nothing of where data is, so that Place can be compared with it.
 // It shuffles the nodes once with Seed and walks them from where the
-// previous group stopped, as Nomad's iterator does; for each group it
+// previous group stopped, as Nomad's iterator does. For each group it
 // scores the first Limit nodes that fit and takes the best. The score is
 // Nomad's fit score: binpack 20 - (10^freeCPU + 10^freeMemory) with free
 // shares after placement, spread the negation of it. Spread also adds a

@@ -10,7 +10,7 @@ import (
 type Options struct {
 	// OnDecision, when set, is called once after each group is placed or
 	// left unplaced, with the group's ID. Benchmarks use it to time single
-	// decisions; Place itself reads no clock.
+	// decisions, because Place itself reads no clock.
 	OnDecision func(groupID string)
 }
 
@@ -23,14 +23,16 @@ type run struct {
 	heaps     *heaps
 }
 
-// decision is a group's outcome; exactly one of the pointers is set.
+// decision is a group's outcome. Values rather than pointers keep a run
+// at one allocation per slice instead of one per group.
 type decision struct {
-	placed   *Placement
-	unplaced *Unplaced
+	placed    bool
+	placement Placement
+	unplaced  Unplaced
 }
 
 // Place computes where each group of in runs. It reads only its input and
-// returns a Plan for a separate step to apply; the same input always gives
+// returns a Plan for a separate step to apply. The same input always gives
 // the same plan. The phases, in order:
 //
 //  1. Keep every previous placement that is still valid: the node is
@@ -38,7 +40,7 @@ type decision struct {
 //     finds all of its data there.
 //  2. Move the groups whose previous node lost their data or left to
 //     other holders (replicas), so they move 0 bytes.
-//  3. Place "required" groups on holders; the rest stay unplaced.
+//  3. Place "required" groups on holders. The rest stay unplaced.
 //  4. Place "preferred" groups on holders, largest data first, so that
 //     what does not fit is the data cheapest to move.
 //  5. Place the preferred groups left over, smallest data first: on a node
@@ -126,7 +128,7 @@ func (r *run) keepPrevious() (displaced, fresh []*groupState) {
 			continue
 		}
 		// The previous reason and detail still hold while locality is
-		// unchanged; they say why the group first went there.
+		// unchanged, because they record why the group first went there.
 		reason, detail := p.Reason, p.Detail
 		if p.Local != local {
 			reason, detail = "", ""
@@ -184,11 +186,11 @@ func (r *run) place(g *groupState, node int, reason Reason, detail string) {
 		reason = r.classify(g, node, moved, across)
 	}
 	g.decided = true
-	r.decisions[g.order].placed = &Placement{
+	r.decisions[g.order] = decision{placed: true, placement: Placement{
 		GroupID: g.ID, CameraID: g.CameraID, NodeID: n.ID, Site: n.Site,
 		Local: moved == 0, BytesMoved: moved, BytesMovedAcrossSites: across,
 		Reason: reason, Detail: detail,
-	}
+	}}
 	r.decided(g)
 }
 
@@ -207,7 +209,7 @@ func (r *run) classify(g *groupState, node int, moved, across int64) Reason {
 
 func (r *run) unplace(g *groupState, reason Reason, detail string) {
 	g.decided = true
-	r.decisions[g.order].unplaced = &Unplaced{GroupID: g.ID, CameraID: g.CameraID, Reason: reason, Detail: detail}
+	r.decisions[g.order] = decision{unplaced: Unplaced{GroupID: g.ID, CameraID: g.CameraID, Reason: reason, Detail: detail}}
 	r.decided(g)
 }
 
@@ -219,13 +221,14 @@ func (r *run) decided(g *groupState) {
 
 // plan collects the decisions in input order and sums them.
 func (r *run) plan() Plan {
-	var p Plan
-	for _, d := range r.decisions {
-		if d.unplaced != nil {
-			p.Unplaced = append(p.Unplaced, *d.unplaced)
+	p := Plan{Placements: make([]Placement, 0, len(r.decisions))}
+	for i := range r.decisions {
+		d := &r.decisions[i]
+		if !d.placed {
+			p.Unplaced = append(p.Unplaced, d.unplaced)
 			continue
 		}
-		pl := *d.placed
+		pl := d.placement
 		p.Placements = append(p.Placements, pl)
 		if prev := r.prev[pl.GroupID]; prev != nil {
 			if prev.NodeID == pl.NodeID {

@@ -65,8 +65,8 @@ func cmpOr(v, def int) int {
 
 var (
 	cpuSizes = []int64{8000, 16000, 24000, 32000, 48000}
-	// memoryPerGHz is the node's memory in MB per GHz of CPU; servers are
-	// bought with memory in proportion to cores.
+	// memoryPerGHz is the node's memory in MB per GHz of CPU, because
+	// servers are bought with memory in proportion to cores.
 	memoryPerGHz = []int64{1024, 2048}
 )
 
