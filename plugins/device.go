@@ -57,8 +57,8 @@ type DetectedDevice struct {
 }
 
 // ContainerReservation is the environment, mounts and device nodes a task
-// gets for its reserved devices. Nomad
-// passes them to the task driver, which must apply them.
+// gets for its reserved devices. Nomad passes them to the task driver,
+// which must apply them.
 type ContainerReservation struct {
 	Envs    map[string]string
 	Mounts  []DeviceMount

@@ -15,7 +15,7 @@ import (
 	"github.com/ferry-video/ferry/plugins"
 )
 
-// serveRTSPOnce listens on loopback and answers one request with reply.
+// serveRTSPOnce listens on loopback and replies to one request with reply.
 func serveRTSPOnce(t *testing.T, reply string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -85,7 +85,7 @@ func TestProbeRTSPRefused(t *testing.T) {
 }
 
 // startFFmpegListener runs ffmpeg as an RTSP server on a loopback port,
-// waiting for a publisher. It answers OPTIONS and exits when the probe's
+// waiting for a publisher. It replies to OPTIONS and exits when the probe's
 // connection closes, and returns a channel closed at its exit.
 func startFFmpegListener(t *testing.T) (string, <-chan struct{}) {
 	t.Helper()
@@ -142,7 +142,7 @@ func waitListening(t *testing.T, port int, exited <-chan struct{}) {
 }
 
 // TestFingerprintStreamsHealthChange probes an ffmpeg RTSP listener, which
-// answers once and exits, so the next period finds the camera down.
+// replies once and exits, so the next period finds the camera down.
 func TestFingerprintStreamsHealthChange(t *testing.T) {
 	url, exited := startFFmpegListener(t)
 	cfg := &Config{SysfsRoot: t.TempDir(), ProbeTimeout: "10s", IPCameras: []*IPCamera{

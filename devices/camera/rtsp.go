@@ -24,7 +24,7 @@ type probeFunc func(ctx context.Context, addr, rawURL string, timeout time.Durat
 
 // probeRTSP connects over TCP, sends OPTIONS without credentials and reads
 // the status line. A 2xx reply is healthy, and so is 401, because a server
-// that asks for a login is up. Any other reply, a timeout or a connection
+// that requires a login is up. Any other reply, a timeout or a connection
 // failure is unhealthy.
 func probeRTSP(ctx context.Context, addr, rawURL string, timeout time.Duration) probeResult {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
