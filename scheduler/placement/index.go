@@ -52,7 +52,9 @@ type groupState struct {
 	bytes int64
 	// holders are the nodes holding every recording in recs, ascending.
 	holders []int
-	decided bool
+	// moveCause says why the previous plan's node cannot keep the group,
+	// or is empty.
+	moveCause string
 }
 
 // state is the indexed input of one run.

@@ -81,6 +81,10 @@ func Place(in Input, opts Options) (Plan, error) {
 
 	var pending []*groupState
 	for _, g := range leftover {
+		if g.Locality == LocalityRequired && len(g.holders) == 0 {
+			r.unplace(g, ReasonNoHolder, r.holdersFullDetail(g))
+			continue
+		}
 		if g.Locality == LocalityRequired {
 			r.unplace(g, ReasonHoldersFull, r.holdersFullDetail(g))
 			continue
@@ -117,25 +121,39 @@ func (r *run) keepPrevious() (displaced, fresh []*groupState) {
 			fresh = append(fresh, g)
 			continue
 		}
-		node, ok := r.nodeByID[p.NodeID]
-		if !ok || len(g.recs) == 0 || !r.nodes[node].fits(&g.Group) {
-			displaced = append(displaced, g)
-			continue
-		}
-		local := g.holds(node)
-		if (p.Local && !local) || (g.Locality == LocalityRequired && !local) {
+		if g.moveCause = r.moveCause(g, p); g.moveCause != "" {
 			displaced = append(displaced, g)
 			continue
 		}
 		// The previous reason and detail still hold while locality is
 		// unchanged, because they record why the group first went there.
+		node := r.nodeByID[p.NodeID]
 		reason, detail := p.Reason, p.Detail
-		if p.Local != local {
+		if p.Local != g.holds(node) {
 			reason, detail = "", ""
 		}
 		r.place(g, node, reason, detail)
 	}
 	return displaced, fresh
+}
+
+// moveCause returns why g cannot stay where placement p put it, or "" when
+// it can.
+func (r *run) moveCause(g *groupState, p *Placement) string {
+	node, ok := r.nodeByID[p.NodeID]
+	switch {
+	case !ok:
+		return fmt.Sprintf("moved because node %q left", p.NodeID)
+	case !r.nodes[node].Eligible:
+		return fmt.Sprintf("moved because node %q is ineligible", p.NodeID)
+	case len(g.recs) == 0:
+		return "no healthy node holds the data"
+	case (p.Local || g.Locality == LocalityRequired) && !g.holds(node):
+		return fmt.Sprintf("moved because node %q no longer holds the data", p.NodeID)
+	case !r.nodes[node].fits(&g.Group):
+		return fmt.Sprintf("moved because node %q lacks room", p.NodeID)
+	}
+	return ""
 }
 
 // placeOnHolders places each group on its least loaded holder with room and
@@ -182,10 +200,12 @@ func (r *run) place(g *groupState, node int, reason Reason, detail string) {
 		r.heaps.fix(node)
 	}
 	moved, across := r.bytesMoved(g, node)
+	if detail == "" {
+		detail = g.moveCause
+	}
 	if reason == "" {
 		reason = r.classify(g, node, moved, across)
 	}
-	g.decided = true
 	r.decisions[g.order] = decision{placed: true, placement: Placement{
 		GroupID: g.ID, CameraID: g.CameraID, NodeID: n.ID, Site: n.Site,
 		Local: moved == 0, BytesMoved: moved, BytesMovedAcrossSites: across,
@@ -208,7 +228,6 @@ func (r *run) classify(g *groupState, node int, moved, across int64) Reason {
 }
 
 func (r *run) unplace(g *groupState, reason Reason, detail string) {
-	g.decided = true
 	r.decisions[g.order] = decision{unplaced: Unplaced{GroupID: g.ID, CameraID: g.CameraID, Reason: reason, Detail: detail}}
 	r.decided(g)
 }

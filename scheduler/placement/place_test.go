@@ -152,6 +152,16 @@ func TestPlace(t *testing.T) {
 			wants: map[string]want{"g1": {reason: ReasonNoHolder}},
 		},
 		{
+			name: "required data split across nodes",
+			in: Input{
+				Nodes:    []Node{node("a", "s1", 1000), node("b", "s1", 2000)},
+				Cameras:  cams,
+				Holdings: []Holding{hold("c1", "a", 0, 1000), hold("c1", "b", 1, 100)},
+				Groups:   []Group{{ID: "all", CameraID: "c1", CPUMHz: 500, Locality: LocalityRequired}},
+			},
+			wants: map[string]want{"all": {reason: ReasonNoHolder}},
+		},
+		{
 			name: "no node has room",
 			in: Input{
 				Nodes:    []Node{node("a", "s1", 100), node("b", "s2", 100)},

@@ -2,6 +2,7 @@ package placement
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -14,6 +15,8 @@ func TestReplan(t *testing.T) {
 		wants     map[string]want
 		wantMoved int
 		wantKept  int
+		// wantDetail is a substring of g1's detail, when set.
+		wantDetail string
 	}{
 		{
 			name:     "holder disappears before anything else",
@@ -33,7 +36,8 @@ func TestReplan(t *testing.T) {
 				"g1": {node: "b", reason: ReasonReplica},
 				"g2": {node: "c", reason: ReasonSameSite, moved: 5000},
 			},
-			wantMoved: 1,
+			wantMoved:  1,
+			wantDetail: `node "a" left`,
 		},
 		{
 			name:     "unhealthy holder moves to replica",
@@ -47,8 +51,22 @@ func TestReplan(t *testing.T) {
 				},
 				Groups: []Group{group("g1", "c1", 0, 400)},
 			},
-			wants:     map[string]want{"g1": {node: "b", reason: ReasonReplica}},
-			wantMoved: 1,
+			wants:      map[string]want{"g1": {node: "b", reason: ReasonReplica}},
+			wantMoved:  1,
+			wantDetail: `node "a" no longer holds the data`,
+		},
+		{
+			name:     "drained node moves its group",
+			previous: Plan{Placements: []Placement{{GroupID: "g1", NodeID: "a", Local: false, Reason: ReasonSameSite}}},
+			in: Input{
+				Nodes:    []Node{{ID: "a", Site: "s1", CPUMHz: 9000, MemoryMB: 8192}, node("b", "s1", 1000)},
+				Cameras:  cams,
+				Holdings: []Holding{hold("c1", "b", 0, 100)},
+				Groups:   []Group{group("g1", "c1", 0, 400)},
+			},
+			wants:      map[string]want{"g1": {node: "b", reason: ReasonLocal}},
+			wantMoved:  1,
+			wantDetail: `node "a" is ineligible`,
 		},
 		{
 			name: "only what must move moves",
@@ -94,6 +112,9 @@ func TestReplan(t *testing.T) {
 			}
 			if p.Totals.Kept != tc.wantKept {
 				t.Errorf("kept %d groups, want %d", p.Totals.Kept, tc.wantKept)
+			}
+			if tc.wantDetail != "" && (len(p.Placements) == 0 || !strings.Contains(p.Placements[0].Detail, tc.wantDetail)) {
+				t.Errorf("g1 detail does not contain %q: %+v", tc.wantDetail, p.Placements)
 			}
 		})
 	}
