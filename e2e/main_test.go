@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferry-video/ferry/e2e/cluster"
+	"github.com/ferry-video/ferry/e2e/footage"
 )
 
 // Images the suite runs. The motion image comes from make image; the
@@ -80,7 +81,11 @@ func runSuite(m *testing.M, nomad string) (int, error) {
 	if err := buildBusyboxImage(ctx, work); err != nil {
 		return 0, err
 	}
-	recordings, err := cutRecordings(ctx, work)
+	src, err := footage.Find(ctx, repoRoot, filepath.Join(repoRoot, ".cache", "footage"))
+	if err != nil {
+		return 0, err
+	}
+	recordings, err := footage.Split(ctx, src, filepath.Join(work, "recordings"))
 	if err != nil {
 		return 0, err
 	}
@@ -115,9 +120,6 @@ func missingComponent() string {
 	}
 	if out, err := exec.Command("docker", "info").CombinedOutput(); err != nil {
 		return "docker info failed, start dockerd: " + firstLine(string(out))
-	}
-	if _, err := os.Stat(sharedFootage()); err != nil {
-		return "sample footage " + sharedFootage() + " not found"
 	}
 	if err := exec.Command("docker", "image", "inspect", motionImage).Run(); err != nil {
 		return "image " + motionImage + " not found (run make image)"
@@ -158,32 +160,6 @@ func buildBusyboxImage(ctx context.Context, work string) error {
 		return fmt.Errorf("import image %s: %w: %s", busyboxImage, err, out)
 	}
 	return nil
-}
-
-// cutRecordings returns the two halves of the shared footage, cut with
-// ffmpeg without re-encoding, as north-gate's and south-gate's recordings.
-func cutRecordings(ctx context.Context, work string) ([2]string, error) {
-	var parts [2]string
-	footage := sharedFootage()
-	cuts := [2][]string{
-		{"-i", footage, "-t", "40"},
-		{"-ss", "40", "-i", footage},
-	}
-	for i, cut := range cuts {
-		parts[i] = filepath.Join(work, fmt.Sprintf("vtest-part%d.avi", i+1))
-		args := append([]string{"-hide_banner", "-loglevel", "error", "-y"}, cut...)
-		args = append(args, "-c", "copy", parts[i])
-		if out, err := exec.CommandContext(ctx, "ffmpeg", args...).CombinedOutput(); err != nil {
-			return parts, fmt.Errorf("ffmpeg %s: %w: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	return parts, nil
-}
-
-// sharedFootage returns the path of the sample street footage beside the
-// checkout.
-func sharedFootage() string {
-	return filepath.Join(repoRoot, "..", "shared", "data", "vtest.avi")
 }
 
 func firstLine(s string) string {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ferry-video/ferry/e2e/cluster"
+	"github.com/ferry-video/ferry/e2e/footage"
 )
 
 // cameras are the camera ids of jobspecs/motion-detect.nomad.hcl, in the
@@ -192,12 +193,12 @@ func prepareRecordings(ctx context.Context, root string, videos []string) ([]str
 	}
 
 	cache := filepath.Join(root, ".cache", "footage")
-	footage, err := findFootage(ctx, root, cache)
+	src, err := footage.Find(ctx, root, cache)
 	if err != nil {
 		return nil, err
 	}
-	progress("cutting %s into two recordings", footage)
-	parts, err := splitFootage(ctx, footage, filepath.Join(cache, "recordings"))
+	progress("cutting %s into two recordings", src)
+	parts, err := footage.Split(ctx, src, filepath.Join(cache, "recordings"))
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,6 @@
-package main
+// Package footage finds OpenCV's sample street footage, vtest.avi, for the
+// demo and the end-to-end suite, and cuts it into per-camera recordings.
+package footage
 
 import (
 	"compress/gzip"
@@ -18,10 +20,10 @@ import (
 // repository root.
 const sharedFootage = "../shared/data/vtest.avi"
 
-// findFootage returns the path of vtest.avi, OpenCV's sample street
+// Find returns the path of vtest.avi, OpenCV's sample street
 // footage: the shared copy when it exists, else one extracted from Debian's
 // opencv-doc package into cacheDir.
-func findFootage(ctx context.Context, repoRoot, cacheDir string) (string, error) {
+func Find(ctx context.Context, repoRoot, cacheDir string) (string, error) {
 	shared := filepath.Join(repoRoot, sharedFootage)
 	if _, err := os.Stat(shared); err == nil {
 		return shared, nil
@@ -120,9 +122,9 @@ func copyMaybeGzip(src, dst string) error {
 	return os.Rename(tmp, dst)
 }
 
-// splitFootage cuts src with ffmpeg, without re-encoding, into its first and
+// Split cuts src with ffmpeg, without re-encoding, into its first and
 // second half and returns the two files' paths in dir.
-func splitFootage(ctx context.Context, src, dir string) ([2]string, error) {
+func Split(ctx context.Context, src, dir string) ([2]string, error) {
 	var parts [2]string
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return parts, err
