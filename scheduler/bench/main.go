@@ -49,6 +49,7 @@ func main() {
 	flag.IntVar(&c.Cameras, "cameras", 1000, "number of cameras, each with 24 hourly recordings")
 	flag.IntVar(&c.Sites, "sites", 20, "number of sites")
 	flag.Uint64Var(&c.Seed, "seed", 1, "seed of the synthetic city and of the Nomad models' node shuffle")
+	flag.Float64Var(&c.Load, "load", 0.7, "groups' total CPU demand as a share of the fleet's free CPU")
 	asJSON := flag.Bool("json", false, "print one JSON object instead of a table")
 	flag.Parse()
 

@@ -19,7 +19,7 @@ const (
 )
 
 func newHeaps(s *state) *heaps {
-	h := &heaps{s: s, site: make(map[string]*nodeHeap), global: &nodeHeap{s: s, which: globalHeap}}
+	h := &heaps{s: s, site: make(map[string]*nodeHeap), global: &nodeHeap{s: s, slot: globalHeap}}
 	for i := range s.nodes {
 		n := &s.nodes[i]
 		if !n.Eligible {
@@ -27,7 +27,7 @@ func newHeaps(s *state) *heaps {
 		}
 		sh := h.site[n.Site]
 		if sh == nil {
-			sh = &nodeHeap{s: s, which: siteHeap}
+			sh = &nodeHeap{s: s, slot: siteHeap}
 			h.site[n.Site] = sh
 		}
 		sh.push(i)
@@ -53,12 +53,12 @@ func (h *heaps) fix(node int) {
 // nodeHeap is a max-heap of node indexes by free room (see roomier).
 type nodeHeap struct {
 	s     *state
-	which int
+	slot  int
 	items []int
 }
 
 func (h *nodeHeap) push(node int) {
-	h.s.nodes[node].heapPos[h.which] = len(h.items)
+	h.s.nodes[node].heapPos[h.slot] = len(h.items)
 	h.items = append(h.items, node)
 }
 
@@ -71,8 +71,8 @@ func (h *nodeHeap) Less(i, j int) bool {
 
 func (h *nodeHeap) Swap(i, j int) {
 	h.items[i], h.items[j] = h.items[j], h.items[i]
-	h.s.nodes[h.items[i]].heapPos[h.which] = i
-	h.s.nodes[h.items[j]].heapPos[h.which] = j
+	h.s.nodes[h.items[i]].heapPos[h.slot] = i
+	h.s.nodes[h.items[j]].heapPos[h.slot] = j
 }
 
 // Push and Pop satisfy heap.Interface. The heaps never grow or shrink after

@@ -52,8 +52,8 @@ type groupState struct {
 	bytes int64
 	// holders are the nodes holding every recording in recs, ascending.
 	holders []int
-	// moveCause says why the previous plan's node cannot keep the group,
-	// or is empty.
+	// moveCause is the reason the previous plan's node cannot keep the
+	// group, or empty when it can.
 	moveCause string
 }
 

@@ -24,9 +24,10 @@ type NomadModel struct {
 	// evaluation.
 	Seed uint64
 	// Limit is how many feasible nodes are scored per group. Zero means
-	// Nomad's value: for binpack max(2, ceil(log2(nodes))), the rule of
-	// service jobs, and for spread 100, the value Nomad uses when a group
-	// has spread blocks (both from Nomad's scheduler/feasible stack).
+	// Nomad's value (scheduler/feasible/stack.go): for binpack
+	// max(2, ceil(log2(nodes))), the rule for service jobs (batch jobs use
+	// 2), and for spread 100, the default node_limit_for_feasibility_checks
+	// that Nomad applies to groups with spread blocks.
 	Limit int
 	// OnDecision, when set, is called once after each group's decision
 	// with the group's ID, as Options.OnDecision is for Place.

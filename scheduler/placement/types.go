@@ -2,7 +2,7 @@ package placement
 
 import "time"
 
-// Locality is how strictly a group must run where its data is.
+// Locality is a group's requirement to run where its data is.
 type Locality string
 
 const (
@@ -89,7 +89,7 @@ type Input struct {
 	Previous *Plan
 }
 
-// Reason says why a group was placed where it was, or why it was not placed.
+// Reason is the cause of a group's placement, or of its staying unplaced.
 type Reason string
 
 // Reasons for a placement.

@@ -177,7 +177,7 @@ func pickReplica(rng *rand.Rand, c Config, bySite [][]int, site, first int) int 
 }
 
 // buildGroups makes one analytics group per recording. CPU demand is
-// proportional to the camera's bitrate, since decoding dominates.
+// proportional to the camera's bitrate, a simple model of decoding cost.
 func buildGroups(c Config, in placement.Input, bitrates []float64) []placement.Group {
 	var freeCPU, freeMem int64
 	for _, n := range in.Nodes {
