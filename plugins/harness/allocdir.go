@@ -1,33 +1,40 @@
 package harness
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
-	"syscall"
 
 	"github.com/ferry-video/ferry/plugins"
 )
 
-// AllocDir is a Nomad-like allocation directory for one task, with the
-// stdout and stderr FIFOs that Nomad's log collector would read.
+// AllocDir is a Nomad-like allocation directory for one task, with readers
+// of the task's stdout and stderr as Nomad's log collector would see them.
 type AllocDir struct {
 	AllocID  string
 	TaskName string
 	Dir      string
-	Stdout   *LogReader
-	Stderr   *LogReader
+	// Stdout and Stderr read the task's output: from the FIFOs when the
+	// harness plays Nomad's log collector, else from the rotated log files
+	// that a driver with DisableLogCollection writes itself.
+	Stdout *LogReader
+	Stderr *LogReader
 }
 
 // NewAllocDir builds the layout a Nomad client makes before StartTask under
 // root: alloc/{logs,tmp,data}, <task>/{local,secrets,tmp} and the FIFOs
 // alloc/logs/.<task>.stdout.fifo and .stderr.fifo, and starts reading both.
 func NewAllocDir(root, taskName string) (*AllocDir, error) {
+	return NewAllocDirFor(root, taskName, plugins.Capabilities{})
+}
+
+// NewAllocDirFor builds the layout NewAllocDir does for a driver with caps.
+// With caps.DisableLogCollection it creates no FIFOs, as Nomad starts no log
+// collector then, and Stdout and Stderr read the rotated files
+// alloc/logs/<task>.stdout.<N> and .stderr.<N> in the order of N.
+func NewAllocDirFor(root, taskName string, caps plugins.Capabilities) (*AllocDir, error) {
 	allocID := randomHex(16)
 	dir := filepath.Join(root, allocID)
 	for _, sub := range []string{
@@ -40,11 +47,18 @@ func NewAllocDir(root, taskName string) (*AllocDir, error) {
 	}
 
 	a := &AllocDir{AllocID: allocID, TaskName: taskName, Dir: dir}
+	if caps.DisableLogCollection {
+		logDir := filepath.Join(dir, "alloc", "logs")
+		a.Stdout = newRotatedLogReader(logDir, taskName, "stdout")
+		a.Stderr = newRotatedLogReader(logDir, taskName, "stderr")
+		return a, nil
+	}
+
 	var err error
-	if a.Stdout, err = newLogReader(a.fifoPath("stdout")); err != nil {
+	if a.Stdout, err = newFIFOLogReader(a.fifoPath("stdout")); err != nil {
 		return nil, err
 	}
-	if a.Stderr, err = newLogReader(a.fifoPath("stderr")); err != nil {
+	if a.Stderr, err = newFIFOLogReader(a.fifoPath("stderr")); err != nil {
 		a.Stdout.Close()
 		return nil, err
 	}
@@ -75,80 +89,11 @@ func (a *AllocDir) TaskConfig(driverConfig []byte) *plugins.TaskConfig {
 	}
 }
 
-// Close stops reading both FIFOs.
+// Close stops reading both streams.
 func (a *AllocDir) Close() {
 	a.Stdout.Close()
 	a.Stderr.Close()
 }
-
-// LogReader collects what a plugin writes to one FIFO.
-type LogReader struct {
-	file *os.File
-
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{}
-}
-
-func newLogReader(path string) (*LogReader, error) {
-	if err := syscall.Mkfifo(path, 0o600); err != nil {
-		return nil, fmt.Errorf("create fifo %q: %w", path, err)
-	}
-	// Opening read-write never blocks and keeps the FIFO open between
-	// writers, as Nomad's log collector does across task restarts.
-	file, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open fifo %q: %w", path, err)
-	}
-	r := &LogReader{file: file, changed: make(chan struct{})}
-	go r.read()
-	return r, nil
-}
-
-func (r *LogReader) read() {
-	chunk := make([]byte, 4096)
-	for {
-		n, err := r.file.Read(chunk)
-		if n > 0 {
-			r.mu.Lock()
-			r.buf.Write(chunk[:n])
-			close(r.changed)
-			r.changed = make(chan struct{})
-			r.mu.Unlock()
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// String returns everything read so far.
-func (r *LogReader) String() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.buf.String()
-}
-
-// WaitFor blocks until the output contains want or ctx is done.
-func (r *LogReader) WaitFor(ctx context.Context, want string) error {
-	for {
-		r.mu.Lock()
-		found := bytes.Contains(r.buf.Bytes(), []byte(want))
-		changed := r.changed
-		r.mu.Unlock()
-		if found {
-			return nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return fmt.Errorf("output %q does not contain %q: %w", r.String(), want, ctx.Err())
-		}
-	}
-}
-
-// Close stops reading.
-func (r *LogReader) Close() { r.file.Close() }
 
 func randomHex(n int) string {
 	b := make([]byte, n)
