@@ -37,6 +37,8 @@ type PluginConfig struct {
 	FingerprintPeriod string `codec:"fingerprint_period"`
 	// PullTimeout limits one image pull, as a Go duration. Default "5m".
 	PullTimeout string `codec:"pull_timeout"`
+	// Logs is the rotation of the task log files the driver writes.
+	Logs *LogsConfig `codec:"logs"`
 
 	fingerprintPeriod time.Duration
 	pullTimeout       time.Duration
@@ -71,6 +73,12 @@ var pluginConfigSpec = hclspec.Object(map[string]*hclspec.Spec{
 		hclspec.Attr("fingerprint_period", "string"), hclspec.Literal(`"30s"`)),
 	"pull_timeout": hclspec.Default(
 		hclspec.Attr("pull_timeout", "string"), hclspec.Literal(`"5m"`)),
+	"logs": hclspec.Block("logs", hclspec.Object(map[string]*hclspec.Spec{
+		"max_files": hclspec.Default(
+			hclspec.Attr("max_files", "number"), hclspec.Literal("10")),
+		"max_file_size_mb": hclspec.Default(
+			hclspec.Attr("max_file_size_mb", "number"), hclspec.Literal("10")),
+	})),
 })
 
 // validate applies defaults and checks every field.
@@ -84,6 +92,13 @@ func (c *PluginConfig) validate() error {
 	if c.GC.Image == nil {
 		enabled := true
 		c.GC.Image = &enabled
+	}
+
+	if c.Logs == nil {
+		c.Logs = &LogsConfig{}
+	}
+	if err := c.Logs.validate(); err != nil {
+		return err
 	}
 
 	var err error

@@ -1,7 +1,7 @@
 // Package video is the `video` Nomad task driver. It runs analytics
 // containers through the Docker Engine API, mounts the camera recordings a
-// task asks for read-only, copies container logs into Nomad's FIFOs from the
-// plugin process, and fingerprints the cameras whose recordings the node
+// task asks for read-only, writes container logs into Nomad's rotated log
+// files from the plugin process, and fingerprints the cameras whose recordings the node
 // holds.
 package video
 
@@ -34,6 +34,8 @@ type Driver struct {
 	tasks  *taskStore
 	gc     *imageCollector
 	host   hostDevices
+	// logHooks are set by tests only.
+	logHooks logHooks
 
 	// mu guards the fields below it, which SetConfig replaces.
 	mu        sync.RWMutex
@@ -133,6 +135,9 @@ func (d *Driver) Capabilities() plugins.Capabilities {
 		SendSignals: true,
 		Exec:        true,
 		FSIsolation: plugins.FSIsolationImage,
+		// The driver writes the task log files itself, so that no log
+		// collector loses output while the plugin restarts.
+		DisableLogCollection: true,
 		// NOTE: group network namespaces are not supported, because
 		// Docker cannot join a namespace given by path and the driver
 		// does not create the network itself.

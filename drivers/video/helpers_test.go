@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -111,6 +110,7 @@ type testEnv struct {
 	nodeID  string
 	storage string
 	allowed string
+	logs    *logNotifier
 }
 
 func newTestEnv(t *testing.T) *testEnv {
@@ -123,6 +123,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		nodeID:  fmt.Sprintf("test-node-%d", time.Now().UnixNano()),
 		storage: t.TempDir(),
 		allowed: t.TempDir(),
+		logs:    &logNotifier{},
 	}
 	env.driver = env.newDriver()
 	t.Cleanup(env.removeContainers)
@@ -148,6 +149,7 @@ func (e *testEnv) newDriver() *Driver {
 	if err != nil {
 		e.t.Fatalf("SetConfig: %v", err)
 	}
+	d.logHooks.saved = e.logs.signal
 	return d
 }
 
@@ -207,12 +209,12 @@ func shellTask(script string) map[string]cty.Value {
 	}
 }
 
-// taskFixture is a Nomad task config with its directories and log FIFOs,
-// whose readers collect what the driver writes.
+// taskFixture is a Nomad task config with its directories, and readers of
+// the log files the driver writes.
 type taskFixture struct {
 	cfg    *plugins.TaskConfig
-	stdout *fifoReader
-	stderr *fifoReader
+	stdout *logReader
+	stderr *logReader
 }
 
 func (e *testEnv) newTask(name string, task map[string]cty.Value) *taskFixture {
@@ -223,6 +225,7 @@ func (e *testEnv) newTask(name string, task map[string]cty.Value) *taskFixture {
 			e.t.Fatal(err)
 		}
 	}
+	logDir := filepath.Join(allocDir, "alloc/logs")
 	cfg := &plugins.TaskConfig{
 		ID:           fmt.Sprintf("alloc-%s/%s/%08x", name, name, uint32(time.Now().UnixNano())),
 		Name:         name,
@@ -231,70 +234,80 @@ func (e *testEnv) newTask(name string, task map[string]cty.Value) *taskFixture {
 		DriverConfig: encodeCty(e.t, task),
 		Env:          map[string]string{"NOMAD_TASK_NAME": name},
 		AllocDir:     allocDir,
-		StdoutPath:   filepath.Join(allocDir, "alloc/logs", "."+name+".stdout.fifo"),
-		StderrPath:   filepath.Join(allocDir, "alloc/logs", "."+name+".stderr.fifo"),
+		StdoutPath:   filepath.Join(logDir, "."+name+".stdout.fifo"),
+		StderrPath:   filepath.Join(logDir, "."+name+".stderr.fifo"),
 	}
-	return &taskFixture{cfg: cfg, stdout: newFIFOReader(e.t, cfg.StdoutPath), stderr: newFIFOReader(e.t, cfg.StderrPath)}
+	return &taskFixture{
+		cfg:    cfg,
+		stdout: &logReader{t: e.t, notifier: e.logs, dir: logDir, base: name + ".stdout"},
+		stderr: &logReader{t: e.t, notifier: e.logs, dir: logDir, base: name + ".stderr"},
+	}
 }
 
-// fifoReader reads a FIFO like Nomad's log collector does, opening it again
-// after each writer closes it.
-type fifoReader struct {
-	mu      sync.Mutex
-	data    bytes.Buffer
-	changed chan struct{}
+// logNotifier wakes the waiting logReaders each time a driver of the
+// environment saves a log position.
+type logNotifier struct {
+	mu sync.Mutex
+	ch chan struct{}
 }
 
-func newFIFOReader(t *testing.T, path string) *fifoReader {
-	t.Helper()
-	if err := syscall.Mkfifo(path, 0o600); err != nil {
-		t.Fatalf("create FIFO %s: %v", path, err)
+// changed returns a channel that is closed at the next saved position.
+func (n *logNotifier) changed() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch == nil {
+		n.ch = make(chan struct{})
 	}
-	r := &fifoReader{changed: make(chan struct{}, 1)}
-	// The writer end keeps the read loop from spinning between writers and
-	// is closed when the test ends.
-	keep, err := os.OpenFile(path, os.O_RDWR, 0)
+	return n.ch
+}
+
+func (n *logNotifier) signal(string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch != nil {
+		close(n.ch)
+		n.ch = nil
+	}
+}
+
+// logReader reads one stream's rotated log files, in index order, as
+// `nomad alloc logs` does.
+type logReader struct {
+	t        *testing.T
+	notifier *logNotifier
+	dir      string
+	base     string
+}
+
+func (r *logReader) String() string {
+	r.t.Helper()
+	indexes, err := logIndexes(r.dir, r.base)
 	if err != nil {
-		t.Fatal(err)
+		r.t.Fatal(err)
 	}
-	t.Cleanup(func() { keep.Close() })
-	go r.read(keep)
-	return r
-}
-
-func (r *fifoReader) read(f *os.File) {
-	buf := make([]byte, 4096)
-	for {
-		n, err := f.Read(buf)
-		if n > 0 {
-			r.mu.Lock()
-			r.data.Write(buf[:n])
-			r.mu.Unlock()
-			select {
-			case r.changed <- struct{}{}:
-			default:
-			}
-		}
+	var out strings.Builder
+	for _, i := range indexes {
+		data, err := os.ReadFile(filepath.Join(r.dir, fmt.Sprintf("%s.%d", r.base, i)))
 		if err != nil {
-			return
+			r.t.Fatal(err)
 		}
+		out.Write(data)
 	}
-}
-
-func (r *fifoReader) String() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.data.String()
+	return out.String()
 }
 
 // waitFor waits until the output contains want, and fails the test after
 // timeout.
-func (r *fifoReader) waitFor(t *testing.T, want string, timeout time.Duration) {
+func (r *logReader) waitFor(t *testing.T, want string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.After(timeout)
-	for !strings.Contains(r.String(), want) {
+	for {
+		changed := r.notifier.changed()
+		if strings.Contains(r.String(), want) {
+			return
+		}
 		select {
-		case <-r.changed:
+		case <-changed:
 		case <-deadline:
 			t.Fatalf("output %q does not contain %q after %s", r.String(), want, timeout)
 		}

@@ -3,43 +3,50 @@ package video
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
 )
 
-// logPositionFile is the file in the task dir that stores, per stream, the
-// Docker timestamp of the last log line copied into Nomad's FIFO.
-const logPositionFile = ".video-log-position.json"
-
 // logRetryDelay is the pause before following the logs again after the
 // stream broke while the container still runs.
 const logRetryDelay = time.Second
 
-// logPosition is the timestamp of the last copied line of each stream.
-type logPosition struct {
-	Stdout time.Time `json:"stdout"`
-	Stderr time.Time `json:"stderr"`
+// errLogCopierStopped ends copying when a test hook stops the copier.
+var errLogCopierStopped = errors.New("log copier stopped by hook")
+
+// logHooks are test hooks of the log copier. Nil fields do nothing.
+type logHooks struct {
+	// beforeSave runs after a write to the log files and before the
+	// position is saved. Returning true stops the copier there, as a
+	// plugin crash would.
+	beforeSave func(taskID string) bool
+	// saved runs after each saved position.
+	saved func(taskID string)
 }
 
-// logCopier copies a container's stdout and stderr into Nomad's FIFOs from
-// the plugin process, resuming after a plugin restart from the stored
-// position.
+// logCopier copies a container's stdout and stderr into Nomad's rotated log
+// files from the plugin process. Nomad runs no log collector for the task,
+// because the driver reports DisableLogCollection. After a plugin restart it
+// resumes from the saved position, so that each line lands in the files
+// exactly once. One goroutine runs the copier, so it needs no lock.
 type logCopier struct {
 	h            *taskHandle
+	hooks        logHooks
 	positionPath string
+	position     logPosition
 
-	// mu guards position, which both stream writers update.
-	mu       sync.Mutex
-	position logPosition
+	// stdout and stderr are nil for a stream whose logs are disabled.
+	stdout *streamWriter
+	stderr *streamWriter
+	// stopped is set when a hook stopped the copier.
+	stopped bool
 }
 
 // startLogCopier starts copying the task's logs and returns a channel that
@@ -47,17 +54,18 @@ type logCopier struct {
 // device (logs disabled) are not copied.
 func (d *Driver) startLogCopier(ctx context.Context, h *taskHandle) <-chan struct{} {
 	done := make(chan struct{})
-	if !logEnabled(h.cfg.StdoutPath) && !logEnabled(h.cfg.StderrPath) {
+	c, err := d.newLogCopier(h)
+	if err != nil {
+		h.logger.Error("failed to start copying logs", "error", err)
+	}
+	if c == nil {
 		close(done)
 		return done
 	}
 
-	c := &logCopier{h: h}
-	if h.cfg.AllocDir != "" {
-		c.positionPath = filepath.Join(h.cfg.TaskDir(), logPositionFile)
-	}
 	go func() {
 		defer close(done)
+		defer c.close()
 		if err := c.run(ctx); err != nil && ctx.Err() == nil {
 			h.logger.Error("log copying stopped", "error", err)
 		}
@@ -69,29 +77,96 @@ func logEnabled(path string) bool {
 	return path != "" && path != os.DevNull
 }
 
+// newLogCopier opens the task's log files and sets the start position. It
+// returns nil when both streams are disabled. For a container that has no
+// saved position yet, the position is the current end of the files and is
+// saved before it returns, so that a crash right after StartTask still
+// resumes without writing a line twice.
+func (d *Driver) newLogCopier(h *taskHandle) (*logCopier, error) {
+	outEnabled, errEnabled := logEnabled(h.cfg.StdoutPath), logEnabled(h.cfg.StderrPath)
+	if !outEnabled && !errEnabled {
+		return nil, nil
+	}
+	if h.cfg.AllocDir == "" {
+		return nil, fmt.Errorf("missing alloc dir in task config: the driver writes logs to <alloc_dir>/alloc/logs")
+	}
+
+	c := &logCopier{
+		h:            h,
+		hooks:        d.logHooks,
+		positionPath: filepath.Join(h.cfg.TaskDir(), logPositionFile),
+	}
+	resume, err := c.loadPosition()
+	if err != nil {
+		h.logger.Warn("failed to read log position, copying from the start", "error", err)
+	}
+	if !resume {
+		c.position = logPosition{ContainerID: h.state.ContainerID}
+	}
+
+	plugin, _ := d.state()
+	dir := filepath.Join(h.cfg.AllocDir, "alloc", "logs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create log folder: %w", err)
+	}
+	maxSize := plugin.Logs.maxFileSize
+	if outEnabled {
+		if c.stdout, err = c.openStream(dir, "stdout", &c.position.Stdout, plugin.Logs.MaxFiles, maxSize, resume); err != nil {
+			return nil, err
+		}
+	}
+	if errEnabled {
+		if c.stderr, err = c.openStream(dir, "stderr", &c.position.Stderr, plugin.Logs.MaxFiles, maxSize, resume); err != nil {
+			c.close()
+			return nil, err
+		}
+	}
+
+	if !resume {
+		if err := c.savePosition(); err != nil {
+			c.close()
+			return nil, fmt.Errorf("save log position: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// openStream opens one stream's log files. On resume, the bytes the files
+// hold beyond the saved position were written by a copier that stopped
+// before it saved, so the writer skips that many bytes of the next lines.
+func (c *logCopier) openStream(dir, stream string, pos *streamPosition, maxFiles int, maxSize int64, resume bool) (*streamWriter, error) {
+	file, err := openLogFile(dir, c.h.cfg.Name+"."+stream, maxFiles, maxSize, c.h.logger)
+	if err != nil {
+		return nil, err
+	}
+	w := &streamWriter{copier: c, out: file, pos: pos}
+	if !resume {
+		pos.Index, pos.Size = file.index, file.size
+		return w, nil
+	}
+
+	if w.skip, err = file.bytesAfter(pos.Index, pos.Size); err != nil {
+		file.Close()
+		return nil, err
+	}
+	if w.skip > 0 {
+		c.h.logger.Info("skipping log bytes written before the last saved position", "stream", stream, "bytes", w.skip)
+	}
+	return w, nil
+}
+
+func (c *logCopier) close() {
+	for _, w := range []*streamWriter{c.stdout, c.stderr} {
+		if w != nil {
+			w.out.Close()
+		}
+	}
+}
+
 func (c *logCopier) run(ctx context.Context) error {
-	if err := c.loadPosition(); err != nil {
-		c.h.logger.Warn("failed to read log position, copying from the start", "error", err)
-	}
-
-	// NOTE: opening a FIFO for writing blocks until Nomad's log collector
-	// opens it for reading, and it is not interrupted by ctx.
-	stdout, err := openLogFIFO(c.h.cfg.StdoutPath)
-	if err != nil {
-		return err
-	}
-	defer stdout.Close()
-	stderr, err := openLogFIFO(c.h.cfg.StderrPath)
-	if err != nil {
-		return err
-	}
-	defer stderr.Close()
-
-	outWriter := &lineWriter{copier: c, out: stdout, last: &c.position.Stdout}
-	errWriter := &lineWriter{copier: c, out: stderr, last: &c.position.Stderr}
 	for {
-		err := c.follow(ctx, outWriter, errWriter)
-		if ctx.Err() != nil {
+		err := c.follow(ctx)
+		if ctx.Err() != nil || c.stopped {
 			return nil
 		}
 		if err != nil {
@@ -108,28 +183,11 @@ func (c *logCopier) run(ctx context.Context) error {
 	}
 }
 
-// openLogFIFO opens Nomad's FIFO for writing without creating it. A disabled
-// stream gets a writer that discards.
-func openLogFIFO(path string) (io.WriteCloser, error) {
-	if !logEnabled(path) {
-		return nopWriteCloser{io.Discard}, nil
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open log FIFO %q: %w", path, err)
-	}
-	return f, nil
-}
-
-type nopWriteCloser struct{ io.Writer }
-
-func (nopWriteCloser) Close() error { return nil }
-
-// follow copies the log stream from the stored position until it ends.
-func (c *logCopier) follow(ctx context.Context, stdout, stderr *lineWriter) error {
+// follow copies the log stream from the saved position until it ends.
+func (c *logCopier) follow(ctx context.Context) error {
 	opts := container.LogsOptions{
-		ShowStdout: logEnabled(c.h.cfg.StdoutPath),
-		ShowStderr: logEnabled(c.h.cfg.StderrPath),
+		ShowStdout: c.stdout != nil,
+		ShowStderr: c.stderr != nil,
 		Follow:     true,
 		Timestamps: true,
 		Since:      c.since(),
@@ -140,29 +198,36 @@ func (c *logCopier) follow(ctx context.Context, stdout, stderr *lineWriter) erro
 	}
 	defer body.Close()
 
-	_, err = stdcopy.StdCopy(stdout, stderr, body)
+	_, err = stdcopy.StdCopy(streamOrDiscard(c.stdout), streamOrDiscard(c.stderr), body)
 	return err
 }
 
-// since returns the Docker `since` value of the older stream position, or
-// an empty string to read from the start. Lines at or before a stream's
-// own position are skipped by its lineWriter.
+func streamOrDiscard(w *streamWriter) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
+
+// nopWriteCloser adds a Close that does nothing to a writer.
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }
+
+// since returns the Docker `since` value, with nanoseconds, of the older
+// stream position, or an empty string to read from the start. Lines at or
+// before a stream's own position are skipped by its streamWriter.
 func (c *logCopier) since() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	var oldest time.Time
-	for _, pair := range []struct {
-		path string
-		at   time.Time
-	}{{c.h.cfg.StdoutPath, c.position.Stdout}, {c.h.cfg.StderrPath, c.position.Stderr}} {
-		if !logEnabled(pair.path) {
+	for _, w := range []*streamWriter{c.stdout, c.stderr} {
+		if w == nil {
 			continue
 		}
-		if pair.at.IsZero() {
+		if w.pos.Since.IsZero() {
 			return ""
 		}
-		if oldest.IsZero() || pair.at.Before(oldest) {
-			oldest = pair.at
+		if oldest.IsZero() || w.pos.Since.Before(oldest) {
+			oldest = w.pos.Since
 		}
 	}
 	if oldest.IsZero() {
@@ -171,118 +236,88 @@ func (c *logCopier) since() string {
 	return fmt.Sprintf("%d.%09d", oldest.Unix(), oldest.Nanosecond())
 }
 
-func (c *logCopier) loadPosition() error {
-	if c.positionPath == "" {
+// commit saves the position after a write, unless a hook stops the copier
+// first.
+func (c *logCopier) commit() error {
+	if c.hooks.beforeSave != nil && c.hooks.beforeSave(c.h.cfg.ID) {
+		c.stopped = true
+		return errLogCopierStopped
+	}
+	if err := c.savePosition(); err != nil {
+		// NOTE: lines written since the last saved position are written
+		// again if the plugin restarts before a later save succeeds.
+		c.h.logger.Warn("failed to save log position", "error", err)
 		return nil
 	}
-	data, err := os.ReadFile(c.positionPath)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
+	if c.hooks.saved != nil {
+		c.hooks.saved(c.h.cfg.ID)
 	}
-	if err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return json.Unmarshal(data, &c.position)
+	return nil
 }
 
-// savePosition writes the position to a temporary file, syncs it and renames
-// it over the old one, so that a crash leaves either the old or the new
-// position.
-func (c *logCopier) savePosition() error {
-	if c.positionPath == "" {
-		return nil
-	}
-	c.mu.Lock()
-	data, err := json.Marshal(c.position)
-	c.mu.Unlock()
-	if err != nil {
-		return err
-	}
-
-	tmp, err := os.CreateTemp(filepath.Dir(c.positionPath), logPositionFile+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), c.positionPath)
+// streamWriter receives one demultiplexed stream. Docker sends each log
+// message in one frame, which stdcopy passes in one Write, as
+// "<RFC 3339 timestamp> <text>". The text ends in a newline unless Docker
+// split a long line or the output ended without one.
+type streamWriter struct {
+	copier *logCopier
+	out    *logFile
+	pos    *streamPosition
+	// skip is the number of bytes still to drop because they are already
+	// in the files.
+	skip int64
 }
 
-// lineWriter receives one demultiplexed stream of timestamped lines, drops
-// lines at or before its stored position and writes the rest, without the
-// timestamp, to out.
-type lineWriter struct {
-	copier  *logCopier
-	out     io.Writer
-	last    *time.Time // guarded by copier.mu
-	partial []byte
-}
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.partial = append(w.partial, p...)
-	copied := false
-	for {
-		i := bytes.IndexByte(w.partial, '\n')
-		if i < 0 {
-			break
+func (w *streamWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	changed := false
+	for len(p) > 0 {
+		msg := p
+		if i := bytes.IndexByte(p, '\n'); i >= 0 {
+			msg = p[:i+1]
 		}
-		line := w.partial[:i+1]
-		wrote, err := w.writeLine(line)
+		p = p[len(msg):]
+
+		ok, err := w.writeMessage(msg)
 		if err != nil {
 			return 0, err
 		}
-		copied = copied || wrote
-		w.partial = w.partial[i+1:]
+		changed = changed || ok
 	}
-
-	// NOTE: the position is saved after the FIFO write, so a crash between
-	// the two repeats the lines of this chunk once.
-	if copied {
-		if err := w.copier.savePosition(); err != nil {
-			w.copier.h.logger.Warn("failed to save log position", "error", err)
+	if changed {
+		if err := w.copier.commit(); err != nil {
+			return 0, err
 		}
 	}
-	return len(p), nil
+	return n, nil
 }
 
-// writeLine writes one "<RFC 3339 timestamp> <text>\n" line unless it is at
-// or before the stored position, and reports whether it wrote it.
-func (w *lineWriter) writeLine(line []byte) (bool, error) {
-	sep := bytes.IndexByte(line, ' ')
-	if sep < 0 {
-		_, err := w.out.Write(line)
-		return err == nil, err
+// writeMessage writes one message's text unless its timestamp is at or
+// before the stream position, and reports whether the position moved.
+func (w *streamWriter) writeMessage(msg []byte) (bool, error) {
+	text := msg
+	var at time.Time
+	if sep := bytes.IndexByte(msg, ' '); sep > 0 {
+		if t, err := time.Parse(time.RFC3339Nano, string(msg[:sep])); err == nil {
+			at, text = t, msg[sep+1:]
+		}
 	}
-	at, err := time.Parse(time.RFC3339Nano, string(line[:sep]))
-	if err != nil {
-		_, err := w.out.Write(line)
-		return err == nil, err
-	}
-
-	w.copier.mu.Lock()
-	skip := !at.After(*w.last)
-	w.copier.mu.Unlock()
-	if skip {
+	if !at.IsZero() && !at.After(w.pos.Since) {
 		return false, nil
 	}
-	if _, err := w.out.Write(line[sep+1:]); err != nil {
-		return false, fmt.Errorf("write log line: %w", err)
-	}
 
-	w.copier.mu.Lock()
-	*w.last = at
-	w.copier.mu.Unlock()
+	if w.skip > 0 {
+		n := min(w.skip, int64(len(text)))
+		text, w.skip = text[n:], w.skip-n
+	}
+	if len(text) > 0 {
+		if _, err := w.out.Write(text); err != nil {
+			return false, err
+		}
+	}
+	if !at.IsZero() {
+		w.pos.Since = at
+	}
+	w.pos.Index, w.pos.Size = w.out.index, w.out.size
 	return true, nil
 }
