@@ -85,7 +85,12 @@ func (r *Registrar) Run(ctx context.Context, ticks <-chan time.Time, clock Clock
 	var retry <-chan time.Time
 	failures := 0
 	sync := func() {
-		if err := r.Sync(ctx); err != nil {
+		err := r.Sync(ctx)
+		if err != nil && ctx.Err() != nil {
+			// Shutdown cut the sync short, so there is nothing to retry.
+			return
+		}
+		if err != nil {
 			failures++
 			delay := backoff(failures)
 			r.log.Error("publish to consul failed; retrying", "node", r.cfg.Node, "attempt", failures, "retry_in", delay, "error", err)

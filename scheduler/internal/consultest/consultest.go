@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -135,7 +136,7 @@ func (a *Agent) Output() string {
 }
 
 func start(bin, dataDir string) (*Agent, error) {
-	ports, err := freePorts(6)
+	ports, err := freePorts(7)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +156,12 @@ func start(bin, dataDir string) (*Agent, error) {
 		"-serf-wan-port", strconv.Itoa(ports[3]),
 		"-server-port", strconv.Itoa(ports[4]),
 		"-grpc-port", strconv.Itoa(ports[5]),
+		// Development mode also opens gRPC TLS on 8503 unless told.
+		"-grpc-tls-port", strconv.Itoa(ports[6]),
 	)
+	// The kernel kills the agent if the test binary dies first, such as on
+	// a test timeout, so no agent outlives its test.
+	agent.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 
 	pr, pw := io.Pipe()
 	agent.cmd.Stdout, agent.cmd.Stderr = pw, pw
