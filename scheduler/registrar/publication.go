@@ -14,10 +14,11 @@ import (
 	"time"
 
 	"github.com/ferry-video/ferry/drivers/video/inventory"
+	"github.com/ferry-video/ferry/scheduler/catalog"
 )
 
 // TagPrefix starts each camera tag on the storage service.
-const TagPrefix = "camera:"
+const TagPrefix = catalog.TagPrefix
 
 // Publication is everything the registrar publishes for one node.
 type Publication struct {
