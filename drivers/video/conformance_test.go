@@ -3,7 +3,6 @@ package video_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -30,16 +29,16 @@ const (
 	cameraID    = "north-gate"
 )
 
-// conformance is what TestMain prepares once for every conformance test.
+// conformance is the state that TestMain prepares once for all conformance
+// tests.
 var conformance struct {
-	repoRoot   string
-	binary     string
-	storage    string
-	allowed    string
-	recording  int64
-	docker     *client.Client
-	tempDir    string
-	setupError error
+	repoRoot  string
+	binary    string
+	storage   string
+	allowed   string
+	recording int64
+	docker    *client.Client
+	tempDir   string
 }
 
 func TestMain(m *testing.M) {
@@ -301,11 +300,6 @@ func waitLog(t *testing.T, r *harness.LogReader, want string) {
 	}
 }
 
-func isRecoverable(err error) bool {
-	var recoverable *plugins.RecoverableError
-	return errors.As(err, &recoverable)
-}
-
 func shellHCL(script string) string {
 	return fmt.Sprintf("image = %q\ncommand = \"/bin/sh\"\nargs = [\"-c\", %q]\n", video.TestImage, script)
 }
@@ -336,6 +330,9 @@ func TestConformancePluginInfo(t *testing.T) {
 		if spec == nil || spec.Object == nil || spec.Object.Attributes[field] == nil {
 			t.Errorf("ConfigSchema has no field %q", field)
 		}
+	}
+	if !p.caps.DisableLogCollection {
+		t.Errorf("Capabilities DisableLogCollection = false, want true (the plugin writes Nomad's rotated log files)")
 	}
 	taskSpec, err := p.Driver.TaskConfigSchema(ctx)
 	if err != nil {
@@ -398,6 +395,10 @@ func TestConformanceMotionDetect(t *testing.T) {
 		}
 	}
 	t.Logf("motion_events %d", events)
+	logFile := filepath.Join(alloc.Dir, "alloc", "logs", "motion.stdout.0")
+	if _, err := os.Stat(logFile); err != nil {
+		t.Errorf("rotated log file: %v", err)
+	}
 	if events <= 0 {
 		t.Errorf("motion_events = %d in output %q, want more than 0", events, alloc.Stdout.String())
 	}

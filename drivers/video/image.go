@@ -40,68 +40,94 @@ func (d *Driver) ensureImage(ctx context.Context, docker *client.Client, cfg *pl
 	defer cancel()
 
 	d.publishEvent(cfg, fmt.Sprintf("Downloading image %s", task.Image))
-	if err := d.pullImage(pullCtx, docker, cfg, task); err != nil {
+	progress, err := d.pullImage(pullCtx, docker, cfg, task)
+	if err != nil {
 		if errors.Is(pullCtx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("timed out after %s: %w", plugin.pullTimeout, err)
 		}
 		return plugins.Recoverable(fmt.Errorf("failed to pull image %q: %w: check the image name and tag, the registry address and the auth block", task.Image, err))
 	}
-	d.publishEvent(cfg, fmt.Sprintf("Downloaded image %s", task.Image))
+	d.publishEvent(cfg, fmt.Sprintf("Downloaded image %s: %s", task.Image, progress))
 	return nil
 }
 
-func (d *Driver) pullImage(ctx context.Context, docker *client.Client, cfg *plugins.TaskConfig, task *TaskConfig) error {
+func (d *Driver) pullImage(ctx context.Context, docker *client.Client, cfg *plugins.TaskConfig, task *TaskConfig) (pullProgress, error) {
 	opts := image.PullOptions{}
 	if task.Auth != nil {
 		auth, err := encodeAuth(task.Auth)
 		if err != nil {
-			return err
+			return pullProgress{}, err
 		}
 		opts.RegistryAuth = auth
 	}
 
 	body, err := docker.ImagePull(ctx, task.Image, opts)
 	if err != nil {
-		return err
+		return pullProgress{}, err
 	}
 	defer body.Close()
-	return d.followPull(body, cfg)
+	return d.followPull(body, cfg, task.Image)
 }
 
-// followPull reads the pull's JSON progress stream and sends a progress
-// event at most every pullProgressInterval.
-func (d *Driver) followPull(body io.Reader, cfg *plugins.TaskConfig) error {
+// followPull reads the pull's JSON progress stream, sends a progress event
+// at most every pullProgressInterval and returns the final progress.
+func (d *Driver) followPull(body io.Reader, cfg *plugins.TaskConfig, ref string) (pullProgress, error) {
 	dec := json.NewDecoder(body)
-	layers := make(map[string]*jsonmessage.JSONProgress)
+	progress := pullProgress{layers: make(map[string]jsonmessage.JSONProgress)}
 	lastEvent := d.clock.Now()
 	for {
 		var msg jsonmessage.JSONMessage
 		if err := dec.Decode(&msg); err == io.EOF {
-			return nil
+			return progress, nil
 		} else if err != nil {
-			return fmt.Errorf("read pull progress: %w", err)
+			return progress, fmt.Errorf("read pull progress: %w", err)
 		}
 		if msg.Error != nil {
-			return errors.New(msg.Error.Message)
+			return progress, errors.New(msg.Error.Message)
 		}
-		if msg.ID != "" && msg.Progress != nil {
-			layers[msg.ID] = msg.Progress
-		}
+		progress.update(msg)
 
 		if now := d.clock.Now(); now.Sub(lastEvent) >= pullProgressInterval {
 			lastEvent = now
-			d.publishEvent(cfg, pullProgressMessage(layers))
+			d.publishEvent(cfg, fmt.Sprintf("Pulling image %s: %s", ref, progress))
 		}
 	}
 }
 
-func pullProgressMessage(layers map[string]*jsonmessage.JSONProgress) string {
-	var current, total int64
-	for _, p := range layers {
-		current += p.Current
-		total += p.Total
+// pullProgress is the download state of each layer of one pull.
+type pullProgress struct {
+	layers map[string]jsonmessage.JSONProgress
+}
+
+// update records a layer's progress from one pull message. A layer that
+// Docker reports done without progress, such as one that already exists,
+// counts with no bytes.
+func (p pullProgress) update(msg jsonmessage.JSONMessage) {
+	if msg.ID == "" || p.layers == nil {
+		return
 	}
-	return fmt.Sprintf("Pulling image: %d layers, %.1f of %.1f MiB", len(layers), float64(current)/(1<<20), float64(total)/(1<<20))
+	switch {
+	case msg.Status == "Pulling fs layer", msg.Status == "Waiting":
+		if _, ok := p.layers[msg.ID]; !ok {
+			p.layers[msg.ID] = jsonmessage.JSONProgress{}
+		}
+	case msg.Status == "Downloading" && msg.Progress != nil:
+		p.layers[msg.ID] = *msg.Progress
+	case msg.Status == "Download complete", msg.Status == "Already exists", msg.Status == "Pull complete":
+		layer := p.layers[msg.ID]
+		layer.Current = layer.Total
+		p.layers[msg.ID] = layer
+	}
+}
+
+// String returns the layer count and the downloaded and total MiB.
+func (p pullProgress) String() string {
+	var current, total int64
+	for _, layer := range p.layers {
+		current += layer.Current
+		total += layer.Total
+	}
+	return fmt.Sprintf("%d layers, %.1f of %.1f MiB downloaded", len(p.layers), float64(current)/(1<<20), float64(total)/(1<<20))
 }
 
 func encodeAuth(auth *AuthConfig) (string, error) {

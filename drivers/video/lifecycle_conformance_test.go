@@ -237,4 +237,3 @@ func touch(t *testing.T, path string) {
 		t.Fatalf("create %s: %v", path, err)
 	}
 }
-
