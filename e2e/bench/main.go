@@ -26,19 +26,19 @@ import (
 
 // options are the command-line settings.
 type options struct {
-	JSON        bool
-	Plugin      string
-	Testdata    string
-	Only        map[string]bool
-	Tasks       []int
-	Runs        int
-	Samples     int
-	Settle      time.Duration
-	Cameras     int
-	Recordings  int
-	Period      time.Duration
-	Periods     int
-	Measurement string
+	JSON       bool
+	Plugin     string
+	Testdata   string
+	Only       map[string]bool
+	Tasks      []int
+	Runs       int
+	Samples    int
+	Settle     time.Duration
+	Cameras    int
+	Recordings int
+	Period     time.Duration
+	Periods    int
+	Commit     string
 }
 
 // bench is the state shared by the measurements.
@@ -75,6 +75,7 @@ func parseFlags() (options, error) {
 	var only, tasks string
 	flag.BoolVar(&o.JSON, "json", false, "print one JSON object on one line instead of indented JSON")
 	flag.StringVar(&o.Plugin, "plugin", "bin/plugins/video", "path of the built video plugin (make build)")
+	flag.StringVar(&o.Commit, "commit", "", "commit the plugin was built from, for the report; empty means the checkout's HEAD")
 	flag.StringVar(&o.Testdata, "testdata", "e2e/bench/testdata", "folder of the benchmark's jobspecs")
 	flag.StringVar(&only, "only", "idle,tasks,latency,fingerprint", "comma-separated measurements to run")
 	flag.StringVar(&tasks, "tasks", "1,50", "comma-separated task counts for the per-task measurement")
@@ -129,6 +130,9 @@ func run(ctx context.Context, opts options, logger hclog.Logger) (rep report, er
 		return rep, err
 	}
 	rep.Machine = describeMachine(ctx, nomad)
+	if opts.Commit != "" {
+		rep.Machine.Commit = opts.Commit
+	}
 
 	work, err := os.MkdirTemp("", "ferry-bench-")
 	if err != nil {
