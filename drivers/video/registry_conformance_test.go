@@ -260,6 +260,8 @@ func TestConformanceRegistryPull(t *testing.T) {
 	if !strings.Contains(progress, "1 layers") {
 		t.Errorf("pull progress %q, want 1 layers", progress)
 	}
+	// The secret check means something only if the plugin's log arrived.
+	checkMessage(t, p.log.String(), []string{"started container", reg.image})
 	checkNoSecret(t, reg.password, p.log.String(), strings.Join(messages, "\n"))
 }
 
