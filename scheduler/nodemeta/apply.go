@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ferry-video/ferry/scheduler/catalog"
 	"github.com/hashicorp/nomad/api"
 )
 
@@ -41,3 +42,13 @@ func Apply(ctx context.Context, client *api.Client, changes []Change) error {
 	return errors.Join(errs...)
 }
 
+// Sync reads every node's metadata, applies the changes that make it match
+// the holdings, and returns those changes.
+func Sync(ctx context.Context, client *api.Client, holdings catalog.Holdings) ([]Change, error) {
+	nodes, err := ReadNodes(ctx, client)
+	if err != nil {
+		return nil, err
+	}
+	changes := Plan(holdings, nodes)
+	return changes, Apply(ctx, client, changes)
+}

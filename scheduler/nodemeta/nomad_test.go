@@ -43,8 +43,9 @@ client {
 }
 `
 
-// startNomad runs `nomad agent -dev` on loopback until the test ends and
-// returns a client for it and the address for the nomad CLI.
+// startNomad runs `nomad agent -dev` on loopback until the test ends. It
+// returns an API client, the HTTP address for the nomad CLI and the path of
+// the agent's log.
 func startNomad(t *testing.T) (*api.Client, string, string) {
 	t.Helper()
 	bin, err := cluster.FindNomad()
@@ -103,9 +104,9 @@ func freePorts(t *testing.T, n int) []int {
 	return ports
 }
 
-// poll calls check every 100ms until it returns nil or the timeout ends,
-// because Nomad offers no blocking query for a node's readiness or for
-// dynamic metadata reaching the servers.
+// poll calls check every 100ms until it returns nil or the timeout ends.
+// The test polls because a Nomad client sends dynamic metadata to the
+// servers in batches, up to 10s late (Nomad's api/node_meta.go).
 func poll(t *testing.T, timeout time.Duration, what string, check func() error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -160,16 +161,20 @@ func TestApplyNomadAgent(t *testing.T) {
 		return nil
 	})
 
-	nodes, err := ReadNodes(context.Background(), client)
+	again, err := Sync(context.Background(), client, holdings)
 	if err != nil {
-		t.Fatalf("ReadNodes: %v", err)
+		t.Fatalf("Sync: %v", err)
 	}
-	if again := Plan(holdings, nodes); len(again) != 0 {
-		t.Errorf("Plan after Apply = %d changes, want none", len(again))
+	if len(again) != 0 {
+		t.Errorf("Sync after Apply made %d changes, want none", len(again))
 	}
 
-	if err := Apply(context.Background(), client, Plan(catalog.Holdings{}, nodes)); err != nil {
-		t.Fatalf("Apply removal: %v", err)
+	removed, err := Sync(context.Background(), client, catalog.Holdings{})
+	if err != nil {
+		t.Fatalf("Sync removal: %v", err)
+	}
+	if len(removed) != 1 {
+		t.Errorf("Sync removal made %d changes, want 1", len(removed))
 	}
 	poll(t, 30*time.Second, "metadata removed from nomad node status", func() error {
 		meta, err := nodeStatusMeta(addr, node.ID)

@@ -24,7 +24,7 @@ type Config struct {
 	KVPrefix string `json:"kv_prefix"`
 	// Site is the site this node belongs to, such as "downtown". Required.
 	Site string `json:"site"`
-	// Node is this node's name, as Nomad knows it. Required.
+	// Node is this node's name in Nomad. Required.
 	Node string `json:"node"`
 	// Roots are the camera storage roots; each contains one folder per
 	// camera id.
@@ -71,8 +71,8 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + time.Duration(d).String() + `"`), nil
 }
 
-// nodeNamePattern is what a node name may contain, because it becomes part
-// of a Consul service ID and a KV key.
+// nodeNamePattern is the allowed form of a node name, which becomes part of
+// a Consul service ID and a KV key.
 var nodeNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 // Validate applies defaults and checks the configuration. Every problem is

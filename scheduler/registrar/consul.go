@@ -29,8 +29,8 @@ type Publisher struct {
 	// update before Consul marks it critical.
 	checkTTL time.Duration
 
-	// last is what Consul holds, as last written or read; nil until the
-	// first successful Apply reads it back from Consul.
+	// last is the state Consul holds, as last written or read. It is nil
+	// until the first Apply reads it back from Consul.
 	last   *Publication
 	Writes Writes
 }
@@ -44,8 +44,18 @@ func NewPublisher(cfg *Config) (*Publisher, error) {
 	return &Publisher{client: client, cfg: cfg, checkTTL: 3 * time.Duration(cfg.Period)}, nil
 }
 
-// Apply brings Consul in line with pub and renews the storage check.
+// Apply brings Consul in line with pub and renews the storage check. After
+// a failure the next Apply reads Consul's state again, in case the agent
+// restarted or someone else changed the entries.
 func (p *Publisher) Apply(ctx context.Context, pub Publication) error {
+	err := p.apply(ctx, pub)
+	if err != nil {
+		p.last = nil
+	}
+	return err
+}
+
+func (p *Publisher) apply(ctx context.Context, pub Publication) error {
 	if p.last == nil {
 		held, err := p.read(ctx)
 		if err != nil {

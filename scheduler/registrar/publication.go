@@ -68,9 +68,9 @@ type CameraDetail struct {
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]`)
 
 // SanitizeID maps a camera id to one made only of letters, digits, '.', '_'
-// and '-'. An id that needs no change is returned as is; any other gets its
-// unsafe characters replaced by '_' and a suffix from a hash of the
-// original, so two ids never map to the same result in practice.
+// and '-'. An id that needs no change is returned as is. Any other id gets
+// its unsafe characters replaced by '_' and a suffix of 8 hex digits from
+// its SHA-256 hash, so two ids collide only by a hash collision.
 func SanitizeID(id string) string {
 	clean := unsafeChars.ReplaceAllString(id, "_")
 	if clean == id && id != "" {
@@ -79,6 +79,10 @@ func SanitizeID(id string) string {
 	sum := sha256.Sum256([]byte(id))
 	return clean + "-" + hex.EncodeToString(sum[:4])
 }
+
+// NOTE: a camera whose recorder is writing changes its bytes and last
+// recording time between scans, so its KV document is rewritten every
+// period while the recorder runs.
 
 // Build computes the publication from one scan. It is a pure function of
 // its input: spans come from inventory.Spans, and scanErr is Rescan's error.

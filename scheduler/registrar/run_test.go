@@ -124,6 +124,26 @@ func TestRegistrarHolders(t *testing.T) {
 		assertCheck(t, client, "storage-health", api.HealthCritical, root)
 	})
 
+	t.Run("re-registers after external removal", func(t *testing.T) {
+		root := t.TempDir()
+		addRecording(t, root, "cam-1", "a.avi")
+		r := newRegistrar(t, agent, Config{Node: "lost-1", ServiceName: "storage-lost", Roots: []string{root}})
+		syncOnce(t, r)
+		if err := client.Agent().ServiceDeregister("storage-lost-lost-1"); err != nil {
+			t.Fatalf("deregister: %v", err)
+		}
+
+		// The first sync finds the check gone, and the next reads Consul
+		// again and registers anew.
+		if err := r.Sync(context.Background()); err == nil {
+			t.Errorf("Sync after external removal succeeded, want the check update to fail")
+		}
+		syncOnce(t, r)
+		if _, _, err := client.Agent().Service("storage-lost-lost-1", nil); err != nil {
+			t.Errorf("service after recovery: %v", err)
+		}
+	})
+
 	t.Run("withdraw on shutdown", func(t *testing.T) {
 		root := t.TempDir()
 		addRecording(t, root, "cam-1", "a.avi")

@@ -73,7 +73,7 @@ func parseFlags(mode string, args []string) (*registrar.Config, string, error) {
 	consulAddr := fs.String("consul-addr", "", "local Consul agent HTTP address, host:port (default 127.0.0.1:8500)")
 	service := fs.String("service-name", "", "Consul service name (default camera-storage)")
 	site := fs.String("site", "", "site this node belongs to")
-	node := fs.String("node", "", "this node's name, as Nomad knows it (default the host name)")
+	node := fs.String("node", "", "this node's name in Nomad (default the host name)")
 	period := fs.Duration("period", 0, "time between scans (default 30s)")
 	output := fs.String("o", "json", "once: output format, json or text")
 	var roots, replicaRoots stringList

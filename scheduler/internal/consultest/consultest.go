@@ -156,7 +156,7 @@ func start(bin, dataDir string) (*Agent, error) {
 		"-serf-wan-port", strconv.Itoa(ports[3]),
 		"-server-port", strconv.Itoa(ports[4]),
 		"-grpc-port", strconv.Itoa(ports[5]),
-		// Development mode also opens gRPC TLS on 8503 unless told.
+		// Development mode also opens gRPC TLS on port 8503 unless a port is given.
 		"-grpc-tls-port", strconv.Itoa(ports[6]),
 	)
 	// The kernel kills the agent if the test binary dies first, such as on
