@@ -245,3 +245,9 @@ func (c *manualClock) fire(t testing.TB, d time.Duration) {
 		}
 	}
 }
+
+func nullLogger() hclog.Logger { return hclog.NewNullLogger() }
+
+func typesToolsRunning() types.PropertyChange {
+	return types.PropertyChange{Name: "guest.toolsRunningStatus", Val: string(types.VirtualMachineToolsRunningStatusGuestToolsRunning)}
+}
