@@ -65,7 +65,11 @@ func (d *Driver) ExecTaskStreaming(ctx context.Context, taskID string, opts *plu
 	if opts.Stdin != nil {
 		go func() {
 			_, _ = io.Copy(attach.Conn, opts.Stdin)
-			_ = attach.CloseWrite()
+			// A terminal has no end of input, and Docker ends a TTY exec
+			// whose stdin closes, so only a plain exec gets the EOF.
+			if !opts.TTY {
+				_ = attach.CloseWrite()
+			}
 		}()
 	}
 	if opts.TTY && opts.Resize != nil {
@@ -75,11 +79,32 @@ func (d *Driver) ExecTaskStreaming(ctx context.Context, taskID string, opts *plu
 	if err := copyExecOutput(ctx, attach.Reader, opts); err != nil {
 		return nil, err
 	}
-	info, err := h.docker.ContainerExecInspect(context.WithoutCancel(ctx), created.ID)
-	if err != nil {
-		return nil, fmt.Errorf("inspect exec %q: %w", created.ID, err)
+	return h.execExitResult(ctx, created.ID)
+}
+
+// execExitPoll is the pause between inspections of an exec whose output has
+// ended but whose process Docker still reports as running.
+const execExitPoll = 10 * time.Millisecond
+
+// execExitResult waits for a finished exec's exit code. Docker closes an
+// exec's output stream slightly before it records the exit code, and a
+// process may close its output and go on running, so one inspection is not
+// enough.
+func (h *taskHandle) execExitResult(ctx context.Context, execID string) (*plugins.ExitResult, error) {
+	for {
+		info, err := h.docker.ContainerExecInspect(context.WithoutCancel(ctx), execID)
+		if err != nil {
+			return nil, fmt.Errorf("inspect exec %q: %w", execID, err)
+		}
+		if !info.Running {
+			return &plugins.ExitResult{ExitCode: int32(info.ExitCode)}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("exec %q still running after its output ended: %w", execID, ctx.Err())
+		case <-h.clock.After(execExitPoll):
+		}
 	}
-	return &plugins.ExitResult{ExitCode: int32(info.ExitCode)}, nil
 }
 
 // copyExecOutput copies the exec's output until it ends or ctx is done. A TTY

@@ -48,31 +48,48 @@ func TestConformanceExecWithTTY(t *testing.T) {
 	p := launchVideo(t)
 	_, cfg, _ := p.startTask(t, "exec", shellHCL("exec sleep 300"))
 
-	var stdout syncBuffer
-	// Stdin stays open while the exec runs, as it does while a user is
-	// attached with nomad alloc exec.
-	// NOTE: a TTY exec whose stdin ends at once loses its output and
-	// reports exit code 0.
-	stdinR, stdinW := io.Pipe()
-	defer stdinW.Close()
-	sizes := make(chan plugins.TerminalSize, 1)
-	sizes <- plugins.TerminalSize{Height: 30, Width: 100}
-	result, err := p.Driver.ExecTaskStreaming(testContext(t, 30*time.Second), cfg.ID, &plugins.ExecOptions{
-		Command: []string{"/bin/sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty; exit 4"},
-		TTY:     true,
-		Stdin:   stdinR,
-		Stdout:  nopWriteCloser{&stdout},
-		Stderr:  nopWriteCloser{io.Discard},
-		Resize:  sizes,
-	})
-	if err != nil {
-		t.Fatalf("ExecTaskStreaming: %v", err)
+	cases := []struct {
+		name  string
+		stdin func(t *testing.T) io.ReadCloser
+	}{
+		{
+			// As while a user is attached with nomad alloc exec.
+			name: "stdin open",
+			stdin: func(t *testing.T) io.ReadCloser {
+				r, w := io.Pipe()
+				t.Cleanup(func() { w.Close() })
+				return r
+			},
+		},
+		{
+			// As with nomad alloc exec -t < /dev/null.
+			name:  "stdin ends at once",
+			stdin: func(*testing.T) io.ReadCloser { return io.NopCloser(strings.NewReader("")) },
+		},
 	}
-	if result.ExitCode != 4 {
-		t.Errorf("exec exit code = %d, want 4", result.ExitCode)
-	}
-	if !strings.Contains(stdout.String(), "on-a-tty") {
-		t.Errorf("exec output = %q, want on-a-tty (stdin and stdout are a TTY)", stdout.String())
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout syncBuffer
+			sizes := make(chan plugins.TerminalSize, 1)
+			sizes <- plugins.TerminalSize{Height: 30, Width: 100}
+			result, err := p.Driver.ExecTaskStreaming(testContext(t, 30*time.Second), cfg.ID, &plugins.ExecOptions{
+				Command: []string{"/bin/sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty; exit 4"},
+				TTY:     true,
+				Stdin:   tc.stdin(t),
+				Stdout:  nopWriteCloser{&stdout},
+				Stderr:  nopWriteCloser{io.Discard},
+				Resize:  sizes,
+			})
+			if err != nil {
+				t.Fatalf("ExecTaskStreaming: %v", err)
+			}
+			if result.ExitCode != 4 {
+				t.Errorf("exec exit code = %d, want 4", result.ExitCode)
+			}
+			if !strings.Contains(stdout.String(), "on-a-tty") {
+				t.Errorf("exec output = %q, want on-a-tty (stdin and stdout are a TTY)", stdout.String())
+			}
+		})
 	}
 }
 
