@@ -8,13 +8,16 @@ PLUGIN_DIR  ?= /opt/nomad/plugins
 TEST_TIMEOUT ?= 20m
 ARGS        ?=
 
-PLUGINS := video
-HARNESS := ferry-harness
+# Plugin binaries, each built from plugins/cmd/<name> and named after the
+# plugin, as Nomad requires. Commands are the other programs ferry ships.
+PLUGINS  := video camera vsphere
+COMMANDS := plugins/cmd/ferry-harness scheduler/cmd/ferry-registrar
 
-.PHONY: help build image test e2e demo bench install clean
+.PHONY: help build consul image test e2e demo bench install clean
 
 help:
-	@echo "make build    build the plugins into $(BIN)/plugins and the conformance harness into $(BIN)"
+	@echo "make build    build the plugins into $(BIN)/plugins and the harness and registrar into $(BIN)"
+	@echo "make consul   build the Consul agent the tests start into ~/.cache/ferry (once)"
 	@echo "make image    build the ferry/motion-detect image into the local Docker daemon"
 	@echo "make test     go vet and go test ./... (Nomad end-to-end tests run when a nomad binary is found)"
 	@echo "make e2e      only the Nomad end-to-end tests"
@@ -26,26 +29,27 @@ help:
 build:
 	@mkdir -p $(BIN)/plugins
 	@for p in $(PLUGINS); do \
-		if [ -d plugins/cmd/$$p ]; then \
-			echo "$(GO) build -o $(BIN)/plugins/$$p ./plugins/cmd/$$p"; \
-			$(GO) build -o $(BIN)/plugins/$$p ./plugins/cmd/$$p || exit 1; \
-		else \
-			echo "build: plugins/cmd/$$p not found" >&2; exit 1; \
-		fi; \
+		echo "$(GO) build -o $(BIN)/plugins/$$p ./plugins/cmd/$$p"; \
+		$(GO) build -o $(BIN)/plugins/$$p ./plugins/cmd/$$p || exit 1; \
 	done
-	@if [ -d plugins/cmd/$(HARNESS) ]; then \
-		echo "$(GO) build -o $(BIN)/$(HARNESS) ./plugins/cmd/$(HARNESS)"; \
-		$(GO) build -o $(BIN)/$(HARNESS) ./plugins/cmd/$(HARNESS); \
-	fi
+	@for c in $(COMMANDS); do \
+		echo "$(GO) build -o $(BIN)/$$(basename $$c) ./$$c"; \
+		$(GO) build -o $(BIN)/$$(basename $$c) ./$$c || exit 1; \
+	done
+
+# The Consul agent the registrar tests start, built once from the Go module
+# into a cache folder (a cold build takes a few minutes).
+consul:
+	@e2e/tools/build-consul.sh >/dev/null
 
 image:
 	jobspecs/motion/build-image.sh
 
 # go test hides the end-to-end package's own skip message unless -v is
 # given, so make says it once here.
-test: build image
+test: build image consul
 	$(GO) vet ./...
-	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+	CONSUL_BIN="$${CONSUL_BIN:-$$(e2e/tools/build-consul.sh)}" $(GO) test -timeout $(TEST_TIMEOUT) ./...
 	@nomad="$${NOMAD_BIN:-$$(command -v nomad || true)}"; \
 	if [ -z "$$nomad" ] || [ ! -x "$$nomad" ]; then \
 		echo "e2e: skipped the Nomad end-to-end tests: no nomad binary in NOMAD_BIN or on PATH (install Nomad from HashiCorp, or set NOMAD_BIN)"; \
