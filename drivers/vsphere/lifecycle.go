@@ -83,6 +83,7 @@ func (d *Driver) cloneVM(ctx context.Context, c *govmomi.Client, p *PluginConfig
 		return nil, fmt.Errorf("wait for a clone slot: %w", ctx.Err())
 	}
 	defer func() { <-clones }()
+	d.hooks.cloning(len(clones))
 
 	task, err := pl.template.Clone(ctx, pl.folder, vmName(cfg), *spec)
 	if err != nil {

@@ -17,10 +17,13 @@ import (
 // hooks are vSphere calls that tests replace to inject failures.
 type hooks struct {
 	powerOn func(ctx context.Context, vm *object.VirtualMachine) error
+	// cloning is called with the number of clones in flight, this one
+	// included, when a clone gets its slot.
+	cloning func(inFlight int)
 }
 
 func defaultHooks() hooks {
-	return hooks{powerOn: powerOn}
+	return hooks{powerOn: powerOn, cloning: func(int) {}}
 }
 
 func powerOn(ctx context.Context, vm *object.VirtualMachine) error {
