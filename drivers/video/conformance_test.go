@@ -192,7 +192,8 @@ allowed_host_paths = [%q]
 allow_privileged   = false
 pull_timeout       = "2m"
 gc {
-  image = false
+  image       = true
+  image_delay = "1s"
 }
 `, conformance.storage, conformance.allowed))
 }
@@ -381,7 +382,12 @@ func contains(list []string, want string) bool {
 func TestConformanceMotionDetect(t *testing.T) {
 	p := launchVideo(t)
 	taskHCL := fmt.Sprintf("image = %q\ncameras = [%q]\nargs = [\"/recordings/%s\"]\n", motionImage, cameraID, cameraID)
-	alloc, cfg, _ := p.startTask(t, "motion", taskHCL)
+	alloc, cfg, handle := p.startTask(t, "motion", taskHCL)
+	// The image was built on this node, so image GC must never remove it:
+	// no registry could give it back.
+	if strings.Contains(string(handle.DriverState), "pulled_image") {
+		t.Errorf("driver state %s marks a local image as pulled", handle.DriverState)
+	}
 
 	result := waitExit(t, p, cfg.ID, 5*time.Minute)
 	if result.ExitCode != 0 || result.Err != "" {

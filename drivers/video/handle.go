@@ -24,8 +24,11 @@ const waitRetryDelay = 2 * time.Second
 // driverState is everything RecoverTask needs, because Nomad drops the task's
 // driver config from the handle after an agent restart.
 type driverState struct {
-	ContainerID string    `json:"container_id"`
-	Image       string    `json:"image"`
+	ContainerID string `json:"container_id"`
+	Image       string `json:"image"`
+	// PulledImage is set when the driver pulled Image for this task, which
+	// makes the image a candidate for garbage collection.
+	PulledImage bool      `json:"pulled_image,omitempty"`
 	NodeID      string    `json:"node_id"`
 	StartedAt   time.Time `json:"started_at"`
 }

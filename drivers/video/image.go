@@ -23,15 +23,16 @@ import (
 // pullProgressInterval is the minimum time between two pull progress events.
 const pullProgressInterval = 10 * time.Second
 
-// ensureImage pulls task.Image unless Docker has it and force_pull is unset.
-func (d *Driver) ensureImage(ctx context.Context, docker *client.Client, cfg *plugins.TaskConfig, task *TaskConfig) error {
+// ensureImage pulls task.Image unless Docker has it and force_pull is unset,
+// and reports whether it pulled.
+func (d *Driver) ensureImage(ctx context.Context, docker *client.Client, cfg *plugins.TaskConfig, task *TaskConfig) (bool, error) {
 	if !task.ForcePull {
 		_, err := docker.ImageInspect(ctx, task.Image)
 		if err == nil {
-			return nil
+			return false, nil
 		}
 		if !client.IsErrNotFound(err) {
-			return plugins.Recoverable(fmt.Errorf("inspect image %q: %w", task.Image, err))
+			return false, plugins.Recoverable(fmt.Errorf("inspect image %q: %w", task.Image, err))
 		}
 	}
 
@@ -45,10 +46,10 @@ func (d *Driver) ensureImage(ctx context.Context, docker *client.Client, cfg *pl
 		if errors.Is(pullCtx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("timed out after %s: %w", plugin.pullTimeout, err)
 		}
-		return plugins.Recoverable(fmt.Errorf("failed to pull image %q: %w: check the image name and tag, the registry address and the auth block", task.Image, err))
+		return false, plugins.Recoverable(fmt.Errorf("failed to pull image %q: %w: check the image name and tag, the registry address and the auth block", task.Image, err))
 	}
 	d.publishEvent(cfg, fmt.Sprintf("Downloaded image %s: %s", task.Image, progress))
-	return nil
+	return true, nil
 }
 
 func (d *Driver) pullImage(ctx context.Context, docker *client.Client, cfg *plugins.TaskConfig, task *TaskConfig) (pullProgress, error) {
@@ -152,8 +153,10 @@ func (d *Driver) publishEvent(cfg *plugins.TaskConfig, message string) {
 	})
 }
 
-// imageCollector removes a task's image gc.image_delay after its task is
-// destroyed, if no container uses it by then.
+// imageCollector removes an image the driver pulled gc.image_delay after
+// its task is destroyed, if no container uses it by then. Images that were
+// already present, such as ones built on the node, are never removed,
+// because a node without a registry could not get them back.
 type imageCollector struct {
 	driver *Driver
 	mu     sync.Mutex

@@ -45,7 +45,8 @@ func (d *Driver) StartTask(ctx context.Context, cfg *plugins.TaskConfig) (*plugi
 	if err := addAccelerators(spec.host, task, d.host); err != nil {
 		return nil, nil, err
 	}
-	if err := d.ensureImage(ctx, docker, cfg, task); err != nil {
+	pulled, err := d.ensureImage(ctx, docker, cfg, task)
+	if err != nil {
 		return nil, nil, err
 	}
 
@@ -54,7 +55,7 @@ func (d *Driver) StartTask(ctx context.Context, cfg *plugins.TaskConfig) (*plugi
 		return nil, nil, err
 	}
 
-	state := driverState{ContainerID: info.ID, Image: task.Image, NodeID: cfg.NodeID, StartedAt: d.clock.Now()}
+	state := driverState{ContainerID: info.ID, Image: task.Image, PulledImage: pulled, NodeID: cfg.NodeID, StartedAt: d.clock.Now()}
 	h := d.track(docker, cfg, state)
 	d.logger.Info("started container", "task_id", cfg.ID, "alloc_id", cfg.AllocID, "container_id", info.ID, "image", task.Image)
 
@@ -228,7 +229,9 @@ func (d *Driver) DestroyTask(ctx context.Context, taskID string, force bool) err
 	}
 	h.cancel()
 	d.tasks.remove(taskID)
-	d.gc.schedule(h.state.Image)
+	if h.state.PulledImage {
+		d.gc.schedule(h.state.Image)
+	}
 	h.logger.Info("destroyed task")
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
 
 	"github.com/ferry-video/ferry/plugins"
 )
@@ -239,7 +240,7 @@ func TestConformanceRegistryPull(t *testing.T) {
 		t.Fatalf("TaskEvents: %v", err)
 	}
 
-	alloc, cfg, _ := p.startTask(t, "pull", registryTaskHCL(reg.image, reg.password))
+	alloc, cfg, handle := p.startTask(t, "pull", registryTaskHCL(reg.image, reg.password))
 	result := waitExit(t, p, cfg.ID, time.Minute)
 	if result.ExitCode != 0 {
 		t.Errorf("exit = %+v, want exit code 0", result)
@@ -263,6 +264,34 @@ func TestConformanceRegistryPull(t *testing.T) {
 	// The secret check means something only if the plugin's log arrived.
 	checkMessage(t, p.log.String(), []string{"started container", reg.image})
 	checkNoSecret(t, reg.password, p.log.String(), strings.Join(messages, "\n"))
+
+	// The driver pulled this image, so it removes it once no task uses it.
+	if !strings.Contains(string(handle.DriverState), `"pulled_image":true`) {
+		t.Errorf("driver state %s does not record the pull", handle.DriverState)
+	}
+	if err := p.Driver.DestroyTask(testContext(t, time.Minute), cfg.ID, true); err != nil {
+		t.Fatalf("DestroyTask: %v", err)
+	}
+	waitImageRemoved(t, reg.image, time.Minute)
+}
+
+// waitImageRemoved polls dockerd until ref is gone or timeout passes.
+func waitImageRemoved(t *testing.T, ref string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.After(timeout)
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		_, err := conformance.docker.ImageInspect(context.Background(), ref)
+		if client.IsErrNotFound(err) {
+			return
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("image %s still present %s after its task was destroyed (inspect error: %v)", ref, timeout, err)
+		case <-poll.C:
+		}
+	}
 }
 
 func TestConformanceRegistryWrongPassword(t *testing.T) {
