@@ -70,6 +70,8 @@ type PluginConfig struct {
 	password          string
 	guestPassword     string
 	url               *url.URL
+	// clones limits clones in flight to MaxConcurrentClones.
+	clones chan struct{}
 }
 
 var pluginConfigSpec = hclspec.Object(map[string]*hclspec.Spec{

@@ -33,8 +33,6 @@ type Driver struct {
 	conn   *connection
 	events *eventBroker
 	tasks  *taskStore
-	// clones limits clones in flight to max_concurrent_clones.
-	clones chan struct{}
 	// orphans counts how often each unknown VM was seen, by VM id.
 	orphans *orphanTracker
 	// hooks are the vSphere calls tests replace to inject failures.
@@ -52,13 +50,13 @@ func newDriver(logger hclog.Logger, clk clock) *Driver {
 	if err := cfg.validate(); err != nil {
 		panic(fmt.Sprintf("default plugin config is invalid: %v", err))
 	}
+	cfg.clones = make(chan struct{}, cfg.MaxConcurrentClones)
 	d := &Driver{
 		logger:  logger.Named(PluginName),
 		clock:   clk,
 		conn:    &connection{cfg: cfg},
 		events:  newEventBroker(),
 		tasks:   newTaskStore(),
-		clones:  make(chan struct{}, cfg.MaxConcurrentClones),
 		orphans: newOrphanTracker(),
 		hooks:   defaultHooks(),
 	}
@@ -95,12 +93,10 @@ func (d *Driver) SetConfig(data []byte, _ *plugins.AgentConfig) error {
 
 // applyConfig installs a validated config.
 func (d *Driver) applyConfig(cfg *PluginConfig) {
+	// NOTE: clones in flight keep their slot in the old config's
+	// semaphore, so the limit may be exceeded while they finish.
+	cfg.clones = make(chan struct{}, cfg.MaxConcurrentClones)
 	d.conn.replace(cfg)
-	if cap(d.clones) != cfg.MaxConcurrentClones {
-		// NOTE: clones already in flight keep their slot in the old
-		// semaphore, so the limit may be exceeded once after a change.
-		d.clones = make(chan struct{}, cfg.MaxConcurrentClones)
-	}
 	if cfg.configured() {
 		d.logger.Info("configured vCenter", "url", cfg.url.String(), "username", cfg.Username)
 	}

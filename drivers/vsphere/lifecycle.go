@@ -76,7 +76,7 @@ func (d *Driver) cloneVM(ctx context.Context, c *govmomi.Client, p *PluginConfig
 		return nil, err
 	}
 
-	clones := d.clones
+	clones := p.clones
 	select {
 	case clones <- struct{}{}:
 	case <-ctx.Done():
