@@ -12,8 +12,8 @@ import (
 
 // BenchmarkStartDestroy starts vms tasks at once on vcsim, each a clone of
 // the template, then destroys them. It reports the wall time per round
-// and per VM; vcsim answers in-process, so this measures the driver and
-// the SOAP round trips, not a real vCenter's clone time.
+// and per VM. vcsim runs in-process, so this measures the driver and the
+// SOAP round trips, not a real vCenter's clone time.
 func BenchmarkStartDestroy(b *testing.B) {
 	for _, vms := range []int{1, 20} {
 		b.Run(fmt.Sprintf("vms=%d", vms), func(b *testing.B) {

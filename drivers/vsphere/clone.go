@@ -39,7 +39,7 @@ func vmName(cfg *plugins.TaskConfig) string {
 	return name
 }
 
-// placement is where a clone goes.
+// placement is the template and the inventory objects a clone goes to.
 type placement struct {
 	template  *object.VirtualMachine
 	folder    *object.Folder

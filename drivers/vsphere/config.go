@@ -41,9 +41,10 @@ type PluginConfig struct {
 	CAFile string `codec:"ca_file"`
 	// Datacenter is the default datacenter name. Default: the only one.
 	Datacenter string `codec:"datacenter"`
-	// Cluster is the default cluster; clones go to its root resource pool.
+	// Cluster is the default cluster. Clones go to its root resource pool.
 	Cluster string `codec:"cluster"`
-	// ResourcePool is the default resource pool path; it wins over Cluster.
+	// ResourcePool is the default resource pool path. Set either Cluster or
+	// ResourcePool, not both.
 	ResourcePool string `codec:"resource_pool"`
 	// Folder is the default VM folder. Default: the datacenter's vm folder.
 	Folder string `codec:"folder"`
@@ -134,6 +135,7 @@ func (c *PluginConfig) validateConnection() error {
 		u.Path = "/sdk"
 	}
 	c.url = u
+
 	if c.Username == "" {
 		return errors.New("missing username: set the vCenter user in the plugin config")
 	}
@@ -148,6 +150,7 @@ func (c *PluginConfig) validateConnection() error {
 	if c.ResourcePool != "" && c.Cluster != "" {
 		return errors.New("invalid config: set either cluster or resource_pool, not both")
 	}
+
 	c.password, err = readSecret("password_file", c.PasswordFile, passwordEnv)
 	if err != nil {
 		return err
@@ -207,7 +210,8 @@ type TaskConfig struct {
 	StopMode string `codec:"stop_mode"`
 	// LinkedClone clones from the template's current snapshot.
 	LinkedClone bool `codec:"linked_clone"`
-	// DiskGB grows the first disk to this size in GiB; 0 keeps it.
+	// DiskGB grows the first disk to this size in GiB. Default 0 keeps the
+	// template's size.
 	DiskGB int `codec:"disk_gb"`
 }
 
@@ -239,6 +243,7 @@ func (t *TaskConfig) validate(p *PluginConfig, cpuMHz, memoryMB int64) error {
 	default:
 		return fmt.Errorf("invalid stop_mode %q: use \"guest\" or \"poweroff\"", t.StopMode)
 	}
+
 	if t.CPUs < 0 || t.MemoryMB < 0 || t.DiskGB < 0 {
 		return fmt.Errorf("invalid size (cpus %d, memory_mb %d, disk_gb %d): use positive numbers", t.CPUs, t.MemoryMB, t.DiskGB)
 	}
@@ -248,6 +253,7 @@ func (t *TaskConfig) validate(p *PluginConfig, cpuMHz, memoryMB int64) error {
 	if t.MemoryMB == 0 {
 		t.MemoryMB = int(memoryMB)
 	}
+
 	for key := range t.GuestInfo {
 		if key == "" || strings.ContainsAny(key, " =") {
 			return fmt.Errorf("invalid guestinfo key %q: use letters, digits, dots and underscores", key)

@@ -15,8 +15,8 @@ import (
 	"github.com/ferry-video/ferry/plugins"
 )
 
-// execPollInterval is how often exec asks the guest whether the program has
-// ended.
+// execPollInterval is the period at which exec polls the guest for the
+// program's exit.
 const execPollInterval = 500 * time.Millisecond
 
 // ExecTask runs cmd in the guest through VMware Tools guest operations and

@@ -257,3 +257,33 @@ func TestRecoverTask(t *testing.T) {
 		})
 	}
 }
+
+func TestStopTaskGuestIgnoresShutdown(t *testing.T) {
+	e := newSim(t)
+	clk := newManualClock()
+	d := e.newDriver(clk, nil)
+	requests := make(chan struct{}, 1)
+	// The guest accepts the request through Tools but keeps running.
+	d.hooks.shutdownGuest = func(context.Context, *object.VirtualMachine) error {
+		requests <- struct{}{}
+		return nil
+	}
+	cfg := taskConfig(t, "stubborn", nil)
+	state := startVM(t, d, cfg)
+	e.update(state.VMID, typesToolsRunning())
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- d.StopTask(testContext(t), cfg.ID, 2*time.Minute, "SIGTERM") }()
+	<-requests
+	if vm := readVM(t, e, state.VMID, "runtime.powerState"); vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn {
+		t.Fatalf("power state before the kill timeout = %q, want poweredOn", vm.Runtime.PowerState)
+	}
+	clk.fire(t, 2*time.Minute)
+
+	if err := <-stopped; err != nil {
+		t.Fatalf("StopTask: %v", err)
+	}
+	if vm := readVM(t, e, state.VMID, "runtime.powerState"); vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOff {
+		t.Errorf("power state after the kill timeout = %q, want poweredOff", vm.Runtime.PowerState)
+	}
+}

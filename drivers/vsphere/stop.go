@@ -113,15 +113,15 @@ func (d *Driver) StopTask(ctx context.Context, taskID string, timeout time.Durat
 	}
 }
 
-// shutdownGuest asks VMware Tools to shut the guest down and reports
-// whether the request was accepted.
+// shutdownGuest requests a guest shutdown through VMware Tools and reports
+// whether vCenter accepted the request.
 func (d *Driver) shutdownGuest(ctx context.Context, vm *object.VirtualMachine, h *taskHandle) bool {
 	running, err := vm.IsToolsRunning(ctx)
 	if err == nil && !running {
 		err = errors.New("VMware Tools are not running in the guest")
 	}
 	if err == nil {
-		err = vm.ShutdownGuest(ctx)
+		err = d.hooks.shutdownGuest(ctx, vm)
 	}
 	if err != nil {
 		d.logger.Warn("guest shutdown failed, powering off", "task_id", h.cfg.ID, "vm_id", h.state.VMID, "error", err)
@@ -150,7 +150,7 @@ func (d *Driver) SignalTask(ctx context.Context, taskID string, signal string) e
 	case "SIGKILL":
 		err = powerOff(ctx, vm)
 	case "SIGTERM":
-		err = vm.ShutdownGuest(ctx)
+		err = d.hooks.shutdownGuest(ctx, vm)
 	default:
 		return fmt.Errorf("signal %q is not supported by the vsphere driver: a VM takes only SIGTERM (guest shutdown) and SIGKILL (power off)", signal)
 	}

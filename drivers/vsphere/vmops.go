@@ -17,13 +17,19 @@ import (
 // hooks are vSphere calls that tests replace to inject failures.
 type hooks struct {
 	powerOn func(ctx context.Context, vm *object.VirtualMachine) error
+	// shutdownGuest requests a guest shutdown and returns without waiting.
+	shutdownGuest func(ctx context.Context, vm *object.VirtualMachine) error
 	// cloning is called with the number of clones in flight, this one
 	// included, when a clone gets its slot.
 	cloning func(inFlight int)
 }
 
 func defaultHooks() hooks {
-	return hooks{powerOn: powerOn, cloning: func(int) {}}
+	return hooks{
+		powerOn:       powerOn,
+		shutdownGuest: func(ctx context.Context, vm *object.VirtualMachine) error { return vm.ShutdownGuest(ctx) },
+		cloning:       func(int) {},
+	}
 }
 
 func powerOn(ctx context.Context, vm *object.VirtualMachine) error {
