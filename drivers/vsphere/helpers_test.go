@@ -3,6 +3,8 @@ package vsphere
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/url"
@@ -42,13 +44,21 @@ type simEnv struct {
 	client *govmomi.Client
 }
 
-func newSim(t testing.TB) *simEnv {
+func newSim(t testing.TB) *simEnv { return startSim(t, false) }
+
+// newSimTLS is newSim served over HTTPS with a self-signed certificate.
+func newSimTLS(t testing.TB) *simEnv { return startSim(t, true) }
+
+func startSim(t testing.TB, withTLS bool) *simEnv {
 	t.Helper()
 	m := simulator.VPX()
 	if err := m.Create(); err != nil {
 		t.Fatalf("create vcsim model: %v", err)
 	}
 	m.Service.Listen = &url.URL{User: url.UserPassword(testUser, testPassword)}
+	if withTLS {
+		m.Service.TLS = new(tls.Config)
+	}
 	s := m.Service.NewServer()
 	e := &simEnv{t: t, model: m, server: s}
 	t.Cleanup(func() {
@@ -250,4 +260,15 @@ func nullLogger() hclog.Logger { return hclog.NewNullLogger() }
 
 func typesToolsRunning() types.PropertyChange {
 	return types.PropertyChange{Name: "guest.toolsRunningStatus", Val: string(types.VirtualMachineToolsRunningStatusGuestToolsRunning)}
+}
+
+// writeCA writes the simulator's TLS certificate as a PEM file.
+func (e *simEnv) writeCA() string {
+	e.t.Helper()
+	file := filepath.Join(e.t.TempDir(), "ca.pem")
+	data := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: e.server.Certificate().Raw})
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	return file
 }
