@@ -1,7 +1,3 @@
-// Package vsphere is the `vsphere` Nomad task driver. A task is a VM cloned
-// from a template in vCenter: StartTask clones and powers it on, WaitTask
-// ends when it powers off, exec runs through VMware Tools guest operations,
-// and stats come from the VM's quick stats.
 package vsphere
 
 import (

@@ -104,6 +104,10 @@ func waitPoweredOff(ctx context.Context, c *vim25.Client, ref types.ManagedObjec
 }
 
 // readExitCode returns guestinfo.ferry.exit_code as the guest set it, or 0.
+//
+// NOTE: tests set the key through ReconfigVM on vcsim. Whether a value the
+// guest sets with info-set shows in config.extraConfig was not checked on
+// a real ESXi host.
 func readExitCode(ctx context.Context, c *vim25.Client, ref types.ManagedObjectReference) (int32, error) {
 	var vm mo.VirtualMachine
 	pc := property.DefaultCollector(c)

@@ -1,0 +1,38 @@
+// Package vsphere is the `vsphere` Nomad task driver. A task is a VM cloned
+// from a template in vCenter: StartTask clones and powers it on, WaitTask
+// ends when it powers off, exec runs through VMware Tools guest operations,
+// and stats come from the VM's quick stats.
+//
+// The agent's plugin block names vCenter and the default placement:
+//
+//	plugin "vsphere" {
+//	  config {
+//	    url           = "https://vcenter.example/sdk"
+//	    username      = "nomad@vsphere.local"
+//	    password_file = "/etc/nomad.d/vsphere-password"
+//	    ca_file       = "/etc/nomad.d/vcenter-ca.pem"
+//	    datacenter    = "city"
+//	    cluster       = "analytics"
+//	  }
+//	}
+//
+// A task names its template and may override placement and size:
+//
+//	task "plates" {
+//	  driver = "vsphere"
+//	  config {
+//	    template  = "plate-reader-2024"
+//	    guestinfo = { camera = "cam-12" }
+//	    stop_mode = "guest"
+//	  }
+//	  resources { cpu = 4000, memory = 8192 }
+//	}
+//
+// The clone is named <task>-<first 8 characters of the alloc id>-<last part
+// of the task id>. Its ExtraConfig carries the task's environment as
+// guestinfo.<NAME>, the task's guestinfo map as guestinfo.<key>, and the
+// tags guestinfo.ferry.task_id, guestinfo.ferry.alloc_id and
+// guestinfo.ferry.node_id. A guest reports an exit code by setting
+// guestinfo.ferry.exit_code before it powers off, for example with
+// `vmware-rpctool "info-set guestinfo.ferry.exit_code 3"`.
+package vsphere
