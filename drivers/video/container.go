@@ -5,12 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
-	"github.com/docker/go-connections/nat"
 
 	"github.com/ferry-video/ferry/drivers/video/inventory"
 	"github.com/ferry-video/ferry/plugins"
@@ -59,12 +57,13 @@ func buildContainerSpec(plugin *PluginConfig, cfg *plugins.TaskConfig, task *Tas
 	}
 
 	host := &container.HostConfig{
-		Mounts:       mounts,
-		PortBindings: bindings,
-		NetworkMode:  container.NetworkMode(task.NetworkMode),
-		ShmSize:      task.ShmSize,
-		Privileged:   task.Privileged,
-		Resources:    buildResources(cfg),
+		Mounts:        mounts,
+		PortBindings:  bindings,
+		NetworkMode:   container.NetworkMode(task.NetworkMode),
+		ShmSize:       task.ShmSize,
+		Privileged:    task.Privileged,
+		Resources:     buildResources(cfg),
+		RestartPolicy: restartPolicy(task),
 	}
 	return &containerSpec{name: containerName(cfg), config: config, host: host}, nil
 }
@@ -223,36 +222,13 @@ func insideAny(path string, roots []string) bool {
 	return false
 }
 
-// buildPorts publishes each requested port label of the group network on
-// its host port, mapped to the port the task listens on.
-func buildPorts(cfg *plugins.TaskConfig, task *TaskConfig) (nat.PortSet, nat.PortMap, error) {
-	if len(task.Ports) == 0 {
-		return nil, nil, nil
+// restartPolicy is unless-stopped with restart_on_boot, so that dockerd
+// starts the container at boot, and "no" otherwise. Docker also applies
+// unless-stopped when the process exits, so the driver clears the policy
+// before it stops or removes the container.
+func restartPolicy(task *TaskConfig) container.RestartPolicy {
+	if task.RestartOnBoot {
+		return container.RestartPolicy{Name: container.RestartPolicyUnlessStopped}
 	}
-	byLabel := make(map[string]plugins.PortMapping)
-	if cfg.Resources != nil {
-		for _, p := range cfg.Resources.Ports {
-			byLabel[p.Label] = p
-		}
-	}
-
-	exposed := nat.PortSet{}
-	bindings := nat.PortMap{}
-	for _, label := range task.Ports {
-		p, ok := byLabel[label]
-		if !ok {
-			return nil, nil, fmt.Errorf("port %q in ports is not in the group network: add it to the group's network block", label)
-		}
-		to := p.To
-		if to <= 0 {
-			to = p.Value
-		}
-		hostPort := strconv.Itoa(int(p.Value))
-		for _, proto := range []string{"tcp", "udp"} {
-			port := nat.Port(fmt.Sprintf("%d/%s", to, proto))
-			exposed[port] = struct{}{}
-			bindings[port] = append(bindings[port], nat.PortBinding{HostIP: p.HostIP, HostPort: hostPort})
-		}
-	}
-	return exposed, bindings, nil
+	return container.RestartPolicy{Name: container.RestartPolicyDisabled}
 }

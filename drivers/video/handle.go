@@ -31,6 +31,12 @@ type driverState struct {
 	PulledImage bool      `json:"pulled_image,omitempty"`
 	NodeID      string    `json:"node_id"`
 	StartedAt   time.Time `json:"started_at"`
+	// Network is the address and port map StartTask returned, which
+	// InspectTask returns again after a recovery.
+	Network *plugins.NetworkOverride `json:"network,omitempty"`
+	// RestartOnBoot is set when the container has the restart policy
+	// unless-stopped, which the driver clears before stopping it.
+	RestartOnBoot bool `json:"restart_on_boot,omitempty"`
 }
 
 func decodeDriverState(handle *plugins.TaskHandle) (*driverState, error) {
@@ -107,8 +113,9 @@ func (h *taskHandle) watch(ctx context.Context) {
 
 func (h *taskHandle) waitOnce(ctx context.Context) (*plugins.ExitResult, error) {
 	waitCh, errCh := h.docker.ContainerWait(ctx, h.state.ContainerID, container.WaitConditionNotRunning)
+	var waited container.WaitResponse
 	select {
-	case <-waitCh:
+	case waited = <-waitCh:
 	case err := <-errCh:
 		if client.IsErrNotFound(err) {
 			return &plugins.ExitResult{ExitCode: -1, Err: fmt.Sprintf("container %s was removed outside Nomad", h.state.ContainerID)}, nil
@@ -119,6 +126,15 @@ func (h *taskHandle) waitOnce(ctx context.Context) (*plugins.ExitResult, error) 
 	info, err := h.docker.ContainerInspect(ctx, h.state.ContainerID)
 	if err != nil {
 		return nil, fmt.Errorf("inspect exited container: %w", err)
+	}
+	if h.state.RestartOnBoot && (info.State.Running || info.State.Restarting) {
+		// The exit code of the restarted copy is not the task's, so
+		// the one from the wait is kept.
+		if err := h.stopRestartedContainer(ctx); err != nil {
+			return nil, err
+		}
+		h.logger.Info("stopped the container that Docker restarted after its exit", "exit_code", waited.StatusCode)
+		return &plugins.ExitResult{ExitCode: int32(waited.StatusCode)}, nil
 	}
 	if info.State.Running {
 		return nil, fmt.Errorf("container %s still running after wait returned", h.state.ContainerID)

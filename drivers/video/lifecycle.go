@@ -55,15 +55,24 @@ func (d *Driver) StartTask(ctx context.Context, cfg *plugins.TaskConfig) (*plugi
 		return nil, nil, err
 	}
 
-	state := driverState{ContainerID: info.ID, Image: task.Image, PulledImage: pulled, NodeID: cfg.NodeID, StartedAt: d.clock.Now()}
-	h := d.track(docker, cfg, state)
+	state := driverState{
+		ContainerID: info.ID,
+		Image:       task.Image,
+		PulledImage: pulled,
+		NodeID:      cfg.NodeID,
+		StartedAt:   d.clock.Now(),
+		Network:     networkOverride(info, cfg, task),
+		// Set only when the container has the restart policy.
+		RestartOnBoot: task.RestartOnBoot,
+	}
+	d.track(docker, cfg, state)
 	d.logger.Info("started container", "task_id", cfg.ID, "alloc_id", cfg.AllocID, "container_id", info.ID, "image", task.Image)
 
 	handle, err := encodeHandle(cfg, state)
 	if err != nil {
 		return nil, nil, err
 	}
-	return handle, networkOverride(info, h, task), nil
+	return handle, state.Network, nil
 }
 
 // createAndStart creates and starts the container and removes it again if
@@ -110,21 +119,6 @@ func encodeHandle(cfg *plugins.TaskConfig, state driverState) (*plugins.TaskHand
 		State:       plugins.TaskStateRunning,
 		DriverState: data,
 	}, nil
-}
-
-func networkOverride(info container.InspectResponse, h *taskHandle, task *TaskConfig) *plugins.NetworkOverride {
-	if len(task.Ports) == 0 || info.NetworkSettings == nil || h.cfg.Resources == nil {
-		return nil
-	}
-	override := &plugins.NetworkOverride{PortMap: make(map[string]int32), Addr: info.NetworkSettings.IPAddress}
-	for _, p := range h.cfg.Resources.Ports {
-		to := p.To
-		if to <= 0 {
-			to = p.Value
-		}
-		override.PortMap[p.Label] = to
-	}
-	return override
 }
 
 // RecoverTask re-attaches to the container named in the handle's driver
@@ -184,6 +178,9 @@ func (d *Driver) StopTask(ctx context.Context, taskID string, timeout time.Durat
 	if signal == "" {
 		signal = defaultStopSignal
 	}
+	if err := h.clearRestartPolicy(ctx); err != nil {
+		return err
+	}
 
 	if err := h.docker.ContainerKill(ctx, h.state.ContainerID, signal); err != nil && h.exitResult() == nil {
 		h.logger.Warn("failed to send stop signal, killing", "signal", signal, "error", err)
@@ -218,6 +215,9 @@ func (d *Driver) DestroyTask(ctx context.Context, taskID string, force bool) err
 	}
 	if h.exitResult() == nil && !force {
 		return fmt.Errorf("task %q is still running: stop it first or destroy with force", taskID)
+	}
+	if err := h.clearRestartPolicy(ctx); err != nil && !client.IsErrNotFound(err) {
+		return err
 	}
 	if h.exitResult() != nil {
 		h.drainLogs()
@@ -270,6 +270,7 @@ func (d *Driver) InspectTask(_ context.Context, taskID string) (*plugins.TaskSta
 		State:      plugins.TaskStateRunning,
 		StartedAt:  h.state.StartedAt,
 		Attributes: map[string]string{"container_id": h.state.ContainerID},
+		Network:    h.state.Network,
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
