@@ -38,7 +38,7 @@ func run(args []string, stdout io.Writer) error {
 		return fmt.Errorf("unknown command %q: use run or once", mode)
 	}
 
-	cfg, output, err := parseFlags(mode, args)
+	cfg, recordings, output, err := parseFlags(mode, args)
 	if err != nil {
 		return err
 	}
@@ -53,10 +53,14 @@ func run(args []string, stdout io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	serverDone, err := startRecordings(ctx, cfg, recordings, logger)
+	if err != nil {
+		return err
+	}
 	ticker := time.NewTicker(time.Duration(cfg.Period))
 	defer ticker.Stop()
 	reg.Run(ctx, ticker.C, realClock{}, true)
-	return nil
+	return <-serverDone
 }
 
 // stringList is a flag that may be repeated.
@@ -67,7 +71,7 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 // parseFlags reads the config file, if any, then applies the flags over it
 // and validates the result.
-func parseFlags(mode string, args []string) (*registrar.Config, string, error) {
+func parseFlags(mode string, args []string) (*registrar.Config, *registrar.RecordingsConfig, string, error) {
 	fs := flag.NewFlagSet("ferry-registrar "+mode, flag.ContinueOnError)
 	configPath := fs.String("config", "", "path of a JSON config file; flags override its values")
 	consulAddr := fs.String("consul-addr", "", "local Consul agent HTTP address, host:port (default 127.0.0.1:8500)")
@@ -76,22 +80,31 @@ func parseFlags(mode string, args []string) (*registrar.Config, string, error) {
 	node := fs.String("node", "", "this node's name in Nomad (default the host name)")
 	period := fs.Duration("period", 0, "time between scans (default 30s)")
 	output := fs.String("o", "json", "once: output format, json or text")
+	recordingsListen := fs.String("recordings-listen", "", "HTTPS address of the recordings server, host:port (default off)")
+	recordingsCert := fs.String("recordings-cert", "", "PEM certificate file of the recordings server")
+	recordingsKey := fs.String("recordings-key", "", "PEM private key file of the recordings server")
+	recordingsToken := fs.String("recordings-token-file", "", "file containing the bearer token that recordings clients must send")
 	var roots, replicaRoots stringList
 	fs.Var(&roots, "root", "camera storage root; repeat for several")
 	fs.Var(&replicaRoots, "replica-root", "storage root holding replicas of other nodes' recordings; repeat for several")
 	if err := fs.Parse(args); err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	if fs.NArg() > 0 {
-		return nil, "", fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return nil, nil, "", fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 
-	cfg := &registrar.Config{}
+	file := &configFile{}
 	if *configPath != "" {
-		if err := readConfig(*configPath, cfg); err != nil {
-			return nil, "", err
+		if err := readConfig(*configPath, file); err != nil {
+			return nil, nil, "", err
 		}
 	}
+	cfg, recordings := &file.Config, &file.Recordings
+	setIf(&recordings.Listen, *recordingsListen)
+	setIf(&recordings.CertFile, *recordingsCert)
+	setIf(&recordings.KeyFile, *recordingsKey)
+	setIf(&recordings.TokenFile, *recordingsToken)
 	setIf(&cfg.ConsulAddr, *consulAddr)
 	setIf(&cfg.ServiceName, *service)
 	setIf(&cfg.Site, *site)
@@ -109,15 +122,22 @@ func parseFlags(mode string, args []string) (*registrar.Config, string, error) {
 		cfg.ReplicaRoots = replicaRoots
 	}
 	if *output != "json" && *output != "text" {
-		return nil, "", fmt.Errorf("-o %q: unknown output format; use json or text", *output)
+		return nil, nil, "", fmt.Errorf("-o %q: unknown output format; use json or text", *output)
 	}
-	if err := cfg.Validate(); err != nil {
-		return nil, "", fmt.Errorf("invalid configuration:\n%w", err)
+	if err := errors.Join(cfg.Validate(), recordings.Validate()); err != nil {
+		return nil, nil, "", fmt.Errorf("invalid configuration:\n%w", err)
 	}
-	return cfg, *output, nil
+	return cfg, recordings, *output, nil
 }
 
-func readConfig(path string, cfg *registrar.Config) error {
+// configFile is the JSON config file: the registrar's fields at the top
+// level and the recordings server under "recordings".
+type configFile struct {
+	registrar.Config
+	Recordings registrar.RecordingsConfig `json:"recordings"`
+}
+
+func readConfig(path string, cfg *configFile) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read config: %w", err)

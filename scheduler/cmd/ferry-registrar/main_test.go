@@ -59,6 +59,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"unknown config field", []string{"once", "-config", configPath}, `unknown field "nodes"`},
 		{"bad output", []string{"once", "-o", "yaml", "-site", "s", "-node", "n", "-root", "/r"}, `-o "yaml"`},
 		{"missing site", []string{"once", "-node", "n", "-root", "/r"}, "site: missing"},
+		{"recordings without cert", []string{"once", "-site", "s", "-node", "n", "-root", "/r", "-recordings-listen", ":8443"}, "recordings.cert_file: missing"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
