@@ -14,8 +14,8 @@ import (
 const mib = 1024 * 1024
 
 // TaskStats sends the VM's quick stats every interval until ctx is done.
-// vCenter refreshes quick stats about every 20 seconds, so shorter
-// intervals repeat values.
+// vCenter refreshes quick stats on its own schedule, so short intervals
+// may repeat values.
 func (d *Driver) TaskStats(ctx context.Context, taskID string, interval time.Duration) (<-chan *plugins.TaskResourceUsage, error) {
 	h, ok := d.tasks.get(taskID)
 	if !ok {
