@@ -1,0 +1,153 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ferry-video/ferry/scheduler/nodemeta"
+	"github.com/ferry-video/ferry/scheduler/placement"
+	"github.com/hashicorp/nomad/api"
+)
+
+// Cluster is the part of Nomad that the service reads and writes.
+// NomadCluster implements it over Nomad's HTTP API.
+type Cluster interface {
+	// Nodes returns every client node with its metadata, and the same
+	// nodes as placement sees them, identified by node name.
+	Nodes(ctx context.Context) ([]nodemeta.Node, []placement.Node, error)
+	// ApplyMeta sends node metadata changes.
+	ApplyMeta(ctx context.Context, changes []nodemeta.Change) error
+	// TemplateJobs returns every job whose metadata has MetaSelector.
+	TemplateJobs(ctx context.Context) ([]*api.Job, error)
+	// Register submits a job.
+	Register(ctx context.Context, job *api.Job) error
+	// Wait blocks until Nomad's jobs or nodes change after index, or the
+	// query's wait time ends, and returns the index to wait on next.
+	Wait(ctx context.Context, index uint64) (uint64, error)
+}
+
+// NomadCluster is a Cluster over a Nomad API client.
+type NomadCluster struct {
+	Client *api.Client
+}
+
+var _ Cluster = (*NomadCluster)(nil)
+
+// Nodes lists the client nodes with their resources and metadata.
+//
+// NOTE: a node's used CPU and memory are taken as 0, so placement sees
+// every node as empty and Nomad's own scheduler enforces capacity.
+func (c *NomadCluster) Nodes(ctx context.Context) ([]nodemeta.Node, []placement.Node, error) {
+	opts := (&api.QueryOptions{Params: map[string]string{"resources": "true"}}).WithContext(ctx)
+	stubs, _, err := c.Client.Nodes().List(opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list nomad nodes: %w", err)
+	}
+	metaNodes, err := nodemeta.ReadNodes(ctx, c.Client)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	nodes := make([]placement.Node, 0, len(stubs))
+	for _, stub := range stubs {
+		n := placement.Node{
+			ID:       stub.Name,
+			Eligible: stub.Status == "ready" && !stub.Drain && stub.SchedulingEligibility == "eligible",
+		}
+		for _, m := range metaNodes {
+			if m.ID == stub.ID {
+				n.Site = m.Meta[nodemeta.KeySite]
+			}
+		}
+		if r := stub.NodeResources; r != nil {
+			n.CPUMHz, n.MemoryMB = r.Cpu.CpuShares, r.Memory.MemoryMB
+		}
+		nodes = append(nodes, n)
+	}
+	return metaNodes, nodes, nil
+}
+
+// ApplyMeta sends the changes with nodemeta.Apply.
+func (c *NomadCluster) ApplyMeta(ctx context.Context, changes []nodemeta.Change) error {
+	return nodemeta.Apply(ctx, c.Client, changes)
+}
+
+// TemplateJobs reads every job in every namespace and keeps those with a
+// ferry selector.
+func (c *NomadCluster) TemplateJobs(ctx context.Context) ([]*api.Job, error) {
+	opts := (&api.QueryOptions{Namespace: "*"}).WithContext(ctx)
+	stubs, _, err := c.Client.Jobs().List(opts)
+	if err != nil {
+		return nil, fmt.Errorf("list nomad jobs: %w", err)
+	}
+	var jobs []*api.Job
+	for _, stub := range stubs {
+		if stub.Stop || stub.ParentID != "" {
+			continue
+		}
+		q := (&api.QueryOptions{Namespace: stub.Namespace}).WithContext(ctx)
+		job, _, err := c.Client.Jobs().Info(stub.ID, q)
+		if err != nil {
+			return nil, fmt.Errorf("read nomad job %q in namespace %q: %w", stub.ID, stub.Namespace, err)
+		}
+		if IsTemplateJob(job) {
+			jobs = append(jobs, job)
+		}
+	}
+	return jobs, nil
+}
+
+// Register submits the job, checking that Nomad still has the version the
+// expansion was computed from.
+func (c *NomadCluster) Register(ctx context.Context, job *api.Job) error {
+	opts := &api.RegisterOptions{}
+	if job.JobModifyIndex != nil {
+		opts.EnforceIndex, opts.ModifyIndex = true, *job.JobModifyIndex
+	}
+	q := (&api.WriteOptions{Namespace: deref(job.Namespace)}).WithContext(ctx)
+	if _, _, err := c.Client.Jobs().RegisterOpts(job, opts, q); err != nil {
+		return fmt.Errorf("register nomad job %q: %w", deref(job.ID), err)
+	}
+	return nil
+}
+
+// Wait runs blocking queries on the job and node lists at once and returns
+// when the first of them does.
+func (c *NomadCluster) Wait(ctx context.Context, index uint64) (uint64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type answer struct {
+		index uint64
+		err   error
+	}
+	answers := make(chan answer, 2)
+	go func() {
+		opts := (&api.QueryOptions{Namespace: "*", WaitIndex: index}).WithContext(ctx)
+		_, meta, err := c.Client.Jobs().List(opts)
+		answers <- answer{indexOf(meta), err}
+	}()
+	go func() {
+		opts := (&api.QueryOptions{WaitIndex: index}).WithContext(ctx)
+		_, meta, err := c.Client.Nodes().List(opts)
+		answers <- answer{indexOf(meta), err}
+	}()
+
+	a := <-answers
+	if a.err != nil && !errors.Is(a.err, context.Canceled) {
+		return index, fmt.Errorf("watch nomad jobs and nodes: %w", a.err)
+	}
+	if a.index == 0 {
+		return index, a.err
+	}
+	// An index lower than the last one means Nomad lost its state, and
+	// the next query must start from the new index.
+	return a.index, a.err
+}
+
+func indexOf(meta *api.QueryMeta) uint64 {
+	if meta == nil {
+		return 0
+	}
+	return meta.LastIndex
+}

@@ -1,0 +1,224 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ferry-video/ferry/scheduler/nodemeta"
+	"github.com/hashicorp/go-hclog"
+)
+
+// Clock is the time source of the loop, so tests can fire timers by hand.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+// Config configures a Service.
+type Config struct {
+	// Resync is the time between passes when nothing changes. Default 1m.
+	Resync time.Duration
+}
+
+// Backoff bounds for retries of failed passes and catalog reads.
+const (
+	minBackoff = time.Second
+	maxBackoff = time.Minute
+)
+
+// Service keeps template jobs expanded over the cameras in the catalog.
+type Service struct {
+	cfg     Config
+	log     hclog.Logger
+	clock   Clock
+	catalog CatalogSource
+	nomad   Cluster
+
+	// mu guards status, which Run writes and Status reads.
+	mu     sync.Mutex
+	status Status
+}
+
+// New returns a service. It does nothing until Run.
+func New(cfg Config, cat CatalogSource, nomad Cluster, clock Clock, log hclog.Logger) *Service {
+	if cfg.Resync <= 0 {
+		cfg.Resync = time.Minute
+	}
+	return &Service{cfg: cfg, log: log, clock: clock, catalog: cat, nomad: nomad}
+}
+
+// Status returns a copy of the service's status.
+func (s *Service) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.status
+	st.Jobs = append([]JobStatus(nil), st.Jobs...)
+	return st
+}
+
+// catalogUpdate is one catalog read by the watcher.
+type catalogUpdate struct {
+	catalog Catalog
+	index   uint64
+	err     error
+}
+
+// Run reconciles until ctx ends. One goroutine owns the loop state, and
+// two watchers feed it the catalog and Nomad's changes.
+func (s *Service) Run(ctx context.Context) {
+	catalogs := make(chan catalogUpdate)
+	nomadChanges := make(chan struct{}, 1)
+	go s.watchCatalog(ctx, catalogs)
+	go s.watchNomad(ctx, nomadChanges)
+
+	var (
+		last       *Catalog
+		readFailed bool
+		failures   int
+		retry      <-chan time.Time
+	)
+	resync := s.clock.After(s.cfg.Resync)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+
+		// The catalog changed, or reading it failed.
+		case u := <-catalogs:
+			last, readFailed = s.acceptCatalog(u, last, readFailed)
+
+		// A job or node changed in Nomad.
+		case <-nomadChanges:
+
+		// A periodic pass catches what the watches missed.
+		case <-resync:
+			resync = s.clock.After(s.cfg.Resync)
+
+		// The backoff after a failed pass has ended.
+		case <-retry:
+			retry = nil
+		}
+
+		if retry != nil || last == nil {
+			continue
+		}
+		if err := s.Pass(ctx, *last); err != nil {
+			failures++
+			delay := backoff(failures)
+			s.log.Warn("reconcile pass failed; retrying", "error", err, "failures", failures, "retry_in", delay)
+			retry = s.clock.After(delay)
+			continue
+		}
+		failures = 0
+	}
+}
+
+// acceptCatalog records a catalog read and returns the catalog to plan
+// with. An empty read right after a failed one is not trusted, because a
+// restarted Consul lists no storage until the registrars publish again:
+// the last good catalog stays until another read confirms it.
+func (s *Service) acceptCatalog(u catalogUpdate, last *Catalog, readFailed bool) (*Catalog, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u.err != nil {
+		s.status.CatalogError = u.err.Error()
+		return last, true
+	}
+	s.status.CatalogError = ""
+	s.status.CatalogIndex = u.index
+	if readFailed && last != nil && len(last.Holdings) > 0 && len(u.catalog.Holdings) == 0 {
+		s.log.Warn("catalog is empty after a failed read; keeping the last catalog until the next read", "index", u.index)
+		return last, false
+	}
+	s.status.CatalogReadAt = s.clock.Now()
+	return &u.catalog, false
+}
+
+// Pass runs one reconcile pass: it syncs node metadata with the catalog,
+// then expands each template job and registers those that changed. A job
+// whose expansion fails keeps its groups and is reported in Status; a
+// failure to talk to Nomad fails the pass.
+func (s *Service) Pass(ctx context.Context, cat Catalog) error {
+	metaNodes, nodes, err := s.nomad.Nodes(ctx)
+	if err != nil {
+		return s.fail(err)
+	}
+	if changes := nodemeta.Plan(cat.Holdings, metaNodes); len(changes) > 0 {
+		if err := s.nomad.ApplyMeta(ctx, changes); err != nil {
+			return s.fail(err)
+		}
+		s.log.Info("updated node metadata", "nodes", len(changes))
+	}
+
+	jobs, err := s.nomad.TemplateJobs(ctx)
+	if err != nil {
+		return s.fail(err)
+	}
+	var statuses []JobStatus
+	var registerErrs []error
+	plans, registered, expandErrs := 0, 0, 0
+	for _, job := range jobs {
+		id := deref(job.ID)
+		res, err := Expand(job, cat, nodes)
+		st := jobStatus(res, err, id)
+		if err != nil {
+			expandErrs++
+			s.log.Error("job not expanded; its groups stay as they are", "job_id", id, "error", err)
+			statuses = append(statuses, st)
+			continue
+		}
+		plans++
+		if res.Changed {
+			if err := s.nomad.Register(ctx, res.Job); err != nil {
+				registerErrs = append(registerErrs, err)
+			} else {
+				st.Registered = true
+				registered++
+				s.log.Info("registered expanded job", "job_id", id, "plan_hash", res.Hash, "groups", len(res.Plan.Placements), "unplaced", len(res.Plan.Unplaced))
+			}
+		}
+		statuses = append(statuses, st)
+	}
+	s.record(statuses, plans, registered, expandErrs)
+	if err := errors.Join(registerErrs...); err != nil {
+		return s.fail(err)
+	}
+	return nil
+}
+
+func (s *Service) record(jobs []JobStatus, plans, registered, expandErrs int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.status.Passes++
+	s.status.Plans += plans
+	s.status.Registrations += registered
+	s.status.Errors += expandErrs
+	s.status.Jobs = jobs
+	s.status.LastPassAt = s.clock.Now()
+	for _, j := range jobs {
+		if j.Error != "" {
+			s.status.LastError, s.status.LastErrorAt = j.Error, s.clock.Now()
+		}
+	}
+}
+
+func (s *Service) fail(err error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.status.Errors++
+	s.status.LastError, s.status.LastErrorAt = err.Error(), s.clock.Now()
+	return fmt.Errorf("reconcile: %w", err)
+}
+
+// backoff returns the delay before retry number failures: 1s doubling up
+// to 1m.
+func backoff(failures int) time.Duration {
+	d := minBackoff
+	for i := 1; i < failures && d < maxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, maxBackoff)
+}

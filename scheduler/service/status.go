@@ -1,0 +1,60 @@
+package service
+
+import (
+	"time"
+
+	"github.com/ferry-video/ferry/scheduler/placement"
+)
+
+// Status is what the service last did, for the status command and metrics.
+type Status struct {
+	// CatalogReadAt is when the catalog was last read successfully.
+	CatalogReadAt time.Time `json:"catalog_read_at"`
+	CatalogIndex  uint64    `json:"catalog_index"`
+	// CatalogError is the error of the last catalog read, or empty when
+	// it succeeded.
+	CatalogError string    `json:"catalog_error,omitempty"`
+	LastPassAt   time.Time `json:"last_pass_at"`
+	LastError    string    `json:"last_error,omitempty"`
+	LastErrorAt  time.Time `json:"last_error_at"`
+	// Passes counts reconcile passes, Plans the job expansions computed,
+	// Registrations the jobs registered and Errors the failed passes and
+	// job expansions.
+	Passes        int         `json:"passes"`
+	Plans         int         `json:"plans"`
+	Registrations int         `json:"registrations"`
+	Errors        int         `json:"errors"`
+	Jobs          []JobStatus `json:"jobs"`
+}
+
+// JobStatus is the last expansion of one template job.
+type JobStatus struct {
+	Job string `json:"job"`
+	// Error is why the job was not expanded. Its groups stay as they were.
+	Error      string                `json:"error,omitempty"`
+	Hash       string                `json:"plan_hash,omitempty"`
+	Registered bool                  `json:"registered"`
+	Placements []placement.Placement `json:"placements,omitempty"`
+	Unplaced   []placement.Unplaced  `json:"unplaced,omitempty"`
+	Kept       []string              `json:"kept_groups,omitempty"`
+	Totals     placement.Totals      `json:"totals"`
+}
+
+// BytesMoved sums the bytes that the placements of all jobs move.
+func (s Status) BytesMoved() int64 {
+	var total int64
+	for _, j := range s.Jobs {
+		total += j.Totals.BytesMoved
+	}
+	return total
+}
+
+func jobStatus(res Result, err error, jobID string) JobStatus {
+	if err != nil {
+		return JobStatus{Job: jobID, Error: err.Error()}
+	}
+	return JobStatus{
+		Job: jobID, Hash: res.Hash, Placements: res.Plan.Placements,
+		Unplaced: res.Plan.Unplaced, Kept: res.Kept, Totals: res.Plan.Totals,
+	}
+}
