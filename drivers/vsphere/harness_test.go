@@ -24,6 +24,15 @@ var (
 	pluginBuildErr  error
 )
 
+// TestMain removes the plugin binary that harness tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if pluginBuildPath != "" {
+		os.RemoveAll(filepath.Dir(pluginBuildPath))
+	}
+	os.Exit(code)
+}
+
 // pluginBinary builds the vsphere plugin once per test run.
 func pluginBinary(t *testing.T) string {
 	t.Helper()
