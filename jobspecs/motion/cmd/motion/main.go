@@ -4,12 +4,18 @@
 //
 // Usage:
 //
-//	motion [-threshold 0.01] [-ffmpeg /usr/bin/ffmpeg] /recordings/<camera>
+//	motion [-threshold 0.01] [-ffmpeg /usr/bin/ffmpeg] [-listen ADDR] /recordings/<camera>
 //
 // It prints one line per event, "motion file=<name> t=<seconds> score=<score>",
 // then "motion_events <N>". Exit codes: 0 success, 1 invalid usage or ffmpeg
 // failed to start, 2 a recording is not a readable video, 3 the folder is
 // missing, unreadable or contains no recordings.
+//
+// With -listen it also serves GET /health (200 while processing and after
+// success, 503 with the reason after a failure) and GET /events (the
+// camera, the events so far and whether processing is done), and keeps
+// serving after processing until SIGTERM or SIGINT, so it can run as a
+// Nomad service. The exit code is then the processing result.
 package main
 
 import (
@@ -19,7 +25,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"path/filepath"
 	"os/signal"
 	"syscall"
 
@@ -41,11 +49,26 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runWithHooks(ctx, args, stdout, stderr, hooks{listen: net.Listen, processed: func() {}})
+}
+
+// hooks are the points where tests observe a run.
+type hooks struct {
+	// listen opens the listener of the HTTP endpoint.
+	listen func(network, address string) (net.Listener, error)
+	// processed is called once every recording is processed, before the
+	// HTTP endpoint waits for the signal to stop.
+	processed func()
+}
+
+func runWithHooks(ctx context.Context, args []string, stdout, stderr io.Writer, hooks hooks) int {
 	flags := flag.NewFlagSet("motion", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	threshold := flags.Float64("threshold", motion.DefaultThreshold,
 		"minimum scene change score, from 0 to 1, for a frame to count as motion")
 	ffmpeg := flags.String("ffmpeg", "/usr/bin/ffmpeg", "path of the ffmpeg binary")
+	listenAddr := flags.String("listen", "",
+		"address, host:port, of the HTTP endpoint serving /health and /events; empty turns it off")
 	flags.Usage = func() {
 		fmt.Fprintln(stderr, "usage: motion [flags] CAMERA_FOLDER")
 		flags.PrintDefaults()
@@ -63,20 +86,44 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	folder := flags.Arg(0)
+	status := motion.NewStatus(filepath.Base(filepath.Clean(folder)))
 
-	names, err := motion.ListRecordings(folder)
-	if err != nil {
-		fmt.Fprintf(stderr, "motion: %v: check that the camera's recordings are mounted at %s\n", err, folder)
-		return exitNoRecordings
+	var server *statusServer
+	if *listenAddr != "" {
+		listener, err := hooks.listen("tcp", *listenAddr)
+		if err != nil {
+			fmt.Fprintf(stderr, "motion: invalid -listen %q: %v\n", *listenAddr, err)
+			return exitFailure
+		}
+		server = startStatusServer(listener, status.Handler(), stderr)
 	}
 
-	return detectAll(ctx, motion.Detector{FFmpeg: *ffmpeg, Threshold: *threshold}, folder, names, stdout, stderr)
+	code := process(ctx, motion.Detector{FFmpeg: *ffmpeg, Threshold: *threshold}, folder, status, stdout, stderr)
+	status.Finish()
+	hooks.processed()
+	if server != nil {
+		server.serveUntil(ctx)
+	}
+	return code
+}
+
+// process detects the events of every recording in folder and returns the
+// exit code.
+func process(ctx context.Context, detector motion.Detector, folder string, status *motion.Status, stdout, stderr io.Writer) int {
+	names, err := motion.ListRecordings(folder)
+	if err != nil {
+		reason := fmt.Sprintf("%v: check that the camera's recordings are mounted at %s", err, folder)
+		fmt.Fprintf(stderr, "motion: %s\n", reason)
+		status.Fail(reason)
+		return exitNoRecordings
+	}
+	return detectAll(ctx, detector, folder, names, status, stdout, stderr)
 }
 
 // detectAll prints the events of every recording and the total. A recording
 // that is not a video is reported and skipped, so the events of the others
 // still print, and the exit code is then exitNotVideo.
-func detectAll(ctx context.Context, detector motion.Detector, folder string, names []string, stdout, stderr io.Writer) int {
+func detectAll(ctx context.Context, detector motion.Detector, folder string, names []string, status *motion.Status, stdout, stderr io.Writer) int {
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 
@@ -86,14 +133,17 @@ func detectAll(ctx context.Context, detector motion.Detector, folder string, nam
 		events, err := detector.Detect(ctx, folder, name)
 		if errors.Is(err, motion.ErrNotVideo) {
 			fmt.Fprintf(stderr, "motion: %v\n", err)
+			status.Fail(err.Error())
 			code = exitNotVideo
 			continue
 		}
 		if err != nil {
 			out.Flush()
 			fmt.Fprintf(stderr, "motion: %v\n", err)
+			status.Fail(err.Error())
 			return exitFailure
 		}
+		status.Add(events)
 		for _, event := range events {
 			fmt.Fprintln(out, event)
 		}
