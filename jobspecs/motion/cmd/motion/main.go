@@ -27,8 +27,8 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/ferry-video/ferry/jobspecs/motion"
