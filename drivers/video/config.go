@@ -172,6 +172,10 @@ type TaskConfig struct {
 	// DRIDevices passes the node's /dev/dri render nodes, for VA-API
 	// decoding. Default false.
 	DRIDevices bool `codec:"dri_devices"`
+	// RestartOnBoot gives the container Docker's restart policy
+	// unless-stopped, so that it starts again with the host even while the
+	// Nomad servers are unreachable. Default false, which is policy "no".
+	RestartOnBoot bool `codec:"restart_on_boot"`
 }
 
 // AuthConfig is the registry login for the image pull. It is never logged.
@@ -203,6 +207,8 @@ var taskConfigSpec = hclspec.Object(map[string]*hclspec.Spec{
 	"privileged":   hclspec.Attr("privileged", "bool"),
 	"gpus":         hclspec.Attr("gpus", "string"),
 	"dri_devices":  hclspec.Attr("dri_devices", "bool"),
+	"restart_on_boot": hclspec.Default(
+		hclspec.Attr("restart_on_boot", "bool"), hclspec.Literal("false")),
 })
 
 // validate applies defaults and checks the fields that need no node state.

@@ -123,18 +123,18 @@ func (h *taskHandle) waitOnce(ctx context.Context) (*plugins.ExitResult, error) 
 		return nil, err
 	}
 
-	info, err := h.docker.ContainerInspect(ctx, h.state.ContainerID)
-	if err != nil {
-		return nil, fmt.Errorf("inspect exited container: %w", err)
-	}
-	if h.state.RestartOnBoot && (info.State.Running || info.State.Restarting) {
-		// The exit code of the restarted copy is not the task's, so
-		// the one from the wait is kept.
+	if h.state.RestartOnBoot {
+		// Docker may have restarted the container already, so the exit
+		// code comes from the wait and not from a later inspect.
 		if err := h.stopRestartedContainer(ctx); err != nil {
 			return nil, err
 		}
-		h.logger.Info("stopped the container that Docker restarted after its exit", "exit_code", waited.StatusCode)
 		return &plugins.ExitResult{ExitCode: int32(waited.StatusCode)}, nil
+	}
+
+	info, err := h.docker.ContainerInspect(ctx, h.state.ContainerID)
+	if err != nil {
+		return nil, fmt.Errorf("inspect exited container: %w", err)
 	}
 	if info.State.Running {
 		return nil, fmt.Errorf("container %s still running after wait returned", h.state.ContainerID)

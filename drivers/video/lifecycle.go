@@ -195,7 +195,7 @@ func (d *Driver) StopTask(ctx context.Context, taskID string, timeout time.Durat
 	}
 
 	h.logger.Info("container did not stop in time, killing", "timeout", timeout)
-	if err := h.docker.ContainerKill(ctx, h.state.ContainerID, "SIGKILL"); err != nil && h.exitResult() == nil {
+	if err := h.docker.ContainerKill(ctx, h.state.ContainerID, "SIGKILL"); err != nil && h.exitResult() == nil && h.stillRunning(ctx) {
 		return fmt.Errorf("kill container %q: %w", h.state.ContainerID, err)
 	}
 	select {
@@ -204,6 +204,13 @@ func (d *Driver) StopTask(ctx context.Context, taskID string, timeout time.Durat
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// stillRunning reports whether Docker reports the container running, so
+// that a kill that lost the race with the container's own exit is no error.
+func (h *taskHandle) stillRunning(ctx context.Context) bool {
+	info, err := h.docker.ContainerInspect(ctx, h.state.ContainerID)
+	return err != nil || info.State.Running
 }
 
 // DestroyTask removes the container and forgets the task. It succeeds for a
@@ -216,7 +223,7 @@ func (d *Driver) DestroyTask(ctx context.Context, taskID string, force bool) err
 	if h.exitResult() == nil && !force {
 		return fmt.Errorf("task %q is still running: stop it first or destroy with force", taskID)
 	}
-	if err := h.clearRestartPolicy(ctx); err != nil && !client.IsErrNotFound(err) {
+	if err := h.clearRestartPolicy(ctx); err != nil {
 		return err
 	}
 	if h.exitResult() != nil {
