@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ferry-video/ferry/scheduler/catalog"
 	"github.com/hashicorp/consul/api"
@@ -26,16 +27,26 @@ type ConsulCatalog struct {
 	// KVPrefix is the folder of the per-camera documents, such as
 	// "ferry/storage".
 	KVPrefix string
+	// Wait bounds each blocking query, so that an idle catalog still
+	// answers and the catalog lag metric stays below it. Default 30s.
+	Wait time.Duration
 }
 
 var _ CatalogSource = (*ConsulCatalog)(nil)
 
-// Read runs a blocking query on the service, then reads the KV documents.
+// Read runs a blocking query on the passing instances of the service, as
+// catalog.Read does but with a bounded wait, then reads the KV documents.
 func (c *ConsulCatalog) Read(ctx context.Context, index uint64) (Catalog, uint64, error) {
-	holdings, next, err := catalog.Read(ctx, c.Client, c.Service, index)
-	if err != nil {
-		return Catalog{}, index, err
+	wait := c.Wait
+	if wait <= 0 {
+		wait = 30 * time.Second
 	}
+	opts := (&api.QueryOptions{WaitIndex: index, WaitTime: wait}).WithContext(ctx)
+	entries, meta, err := c.Client.Health().Service(c.Service, "", true, opts)
+	if err != nil {
+		return Catalog{}, index, fmt.Errorf("read consul service %q: %w", c.Service, err)
+	}
+	holdings, next := catalog.FromEntries(entries), meta.LastIndex
 	bytes, err := c.readBytes(ctx)
 	if err != nil {
 		return Catalog{}, index, err
