@@ -37,10 +37,12 @@ func (d *Driver) fingerprintLoop(ctx context.Context, out chan<- *plugins.Finger
 	plugin, _ := d.state()
 	t := d.clock.NewTicker(plugin.fingerprintPeriod)
 	defer t.Stop()
+	watch := &dockerWatch{d: d, backoff: reconnectBackoff{min: reconnectMinDelay, max: plugin.fingerprintPeriod}}
 
 	var last *plugins.Fingerprint
 	for {
 		fp := d.fingerprint(ctx)
+		retry := watch.observe(fp, plugin.Endpoint)
 		if last == nil || !reflect.DeepEqual(fp, last) {
 			select {
 			case out <- fp:
@@ -49,10 +51,14 @@ func (d *Driver) fingerprintLoop(ctx context.Context, out chan<- *plugins.Finger
 				return
 			}
 		}
+
+		// While Docker is unreachable, the backoff paces the attempts
+		// in place of the ticker.
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C():
+		case <-retry:
 		}
 	}
 }
@@ -65,7 +71,6 @@ func (d *Driver) fingerprint(ctx context.Context) *plugins.Fingerprint {
 	defer cancel()
 	version, err := docker.ServerVersion(pingCtx)
 	if err != nil {
-		d.logger.Warn("fingerprint failed to reach Docker", "error", err)
 		return &plugins.Fingerprint{
 			Health:      plugins.HealthUnhealthy,
 			Description: dockerUnreachable,

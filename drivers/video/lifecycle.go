@@ -34,6 +34,9 @@ func (d *Driver) StartTask(ctx context.Context, cfg *plugins.TaskConfig) (*plugi
 	if err := task.validate(plugin); err != nil {
 		return nil, nil, err
 	}
+	if err := checkDocker(ctx, docker); err != nil {
+		return nil, nil, err
+	}
 	snap, err := d.scanInventory()
 	if err != nil {
 		d.logger.Warn("camera storage scan incomplete", "task_id", cfg.ID, "error", err)
