@@ -70,11 +70,14 @@ func (b *bench) measureFingerprint(ctx context.Context) (*fingerprintCost, error
 // cpuPerPeriod waits for the plugin to settle and returns its CPU time in
 // milliseconds over the configured periods, divided by their number.
 func (b *bench) cpuPerPeriod(ctx context.Context) (float64, error) {
-	pid, err := pluginPID(b.cluster.Clients[0])
-	if err != nil {
+	// Nomad launches a plugin once to read its info and stops it, then
+	// launches the long-lived one, so the process id is read after the
+	// pause.
+	if err := pause(ctx, b.opts.Settle); err != nil {
 		return 0, err
 	}
-	if err := pause(ctx, b.opts.Settle); err != nil {
+	pid, err := pluginPID(b.cluster.Clients[0])
+	if err != nil {
 		return 0, err
 	}
 	start, err := cpuSeconds(pid)

@@ -1,10 +1,10 @@
-// Command bench measures the video task driver inside a real Nomad agent
-// against Nomad's built-in docker driver on the same client: the plugin's
-// idle memory, the processes and memory added per running task, the time
-// from job submission to the task's Started event, and the plugin's CPU
-// time per fingerprint period over a large camera storage. It starts a
-// loopback cluster with one server and one client, prints one JSON object
-// with -json, and removes everything it created.
+// Command bench measures the video task driver inside a real Nomad agent,
+// next to Nomad's built-in docker driver on the same client. It reports the
+// plugin's idle memory, the processes and memory added per running task,
+// the time from job submission to the task's Started event, and the
+// plugin's CPU time per fingerprint period over a large camera storage.
+// It starts a loopback cluster with one server and one client, prints one
+// JSON object with -json, and removes everything it created.
 package main
 
 import (

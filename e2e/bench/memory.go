@@ -20,11 +20,11 @@ type idleResult struct {
 // one sample a second.
 func (b *bench) measureIdle(ctx context.Context) (*idleResult, error) {
 	agent := b.cluster.Clients[0]
-	pid, err := pluginPID(agent)
-	if err != nil {
+	if err := pause(ctx, b.opts.Settle); err != nil {
 		return nil, err
 	}
-	if err := pause(ctx, b.opts.Settle); err != nil {
+	pid, err := pluginPID(agent)
+	if err != nil {
 		return nil, err
 	}
 

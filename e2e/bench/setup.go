@@ -128,7 +128,7 @@ func pluginPID(agent *cluster.Agent) (int, error) {
 		return 0, err
 	}
 	if len(pids) != 1 {
-		return 0, fmt.Errorf("client %q runs %d video plugin processes, want 1", agent.Name, len(pids))
+		return 0, fmt.Errorf("client %q runs %d video plugin processes, expected 1", agent.Name, len(pids))
 	}
 	return pids[0], nil
 }
