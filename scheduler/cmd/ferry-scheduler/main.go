@@ -1,0 +1,100 @@
+// Command ferry-scheduler keeps Nomad template jobs expanded into one task
+// group per camera, each pinned to a node that holds the camera's video.
+//
+//	ferry-scheduler run [flags]              reconcile until stopped
+//	ferry-scheduler plan [flags] JOBFILE     print the placement of a job, register nothing
+//	ferry-scheduler status [flags]           print cameras, holders, groups and allocations
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ferry-video/ferry/scheduler/service"
+	consulapi "github.com/hashicorp/consul/api"
+	nomadapi "github.com/hashicorp/nomad/api"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "ferry-scheduler:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return fmt.Errorf("missing command: use run, plan JOBFILE or status")
+	}
+	mode, args := args[0], args[1:]
+	switch mode {
+	case "run":
+		return runService(args)
+	case "plan":
+		return runPlan(args, stdout)
+	case "status":
+		return runStatus(args, stdout)
+	}
+	return fmt.Errorf("unknown command %q: use run, plan JOBFILE or status", mode)
+}
+
+// clientFlags are the flags every command uses to reach Consul and Nomad.
+type clientFlags struct {
+	consulAddr  string
+	nomadAddr   string
+	serviceName string
+	kvPrefix    string
+	output      string
+}
+
+func (c *clientFlags) register(fs *flag.FlagSet, withOutput bool) {
+	fs.StringVar(&c.consulAddr, "consul-addr", "127.0.0.1:8500", "Consul agent HTTP address, host:port")
+	fs.StringVar(&c.nomadAddr, "nomad-addr", "", "Nomad HTTP address (default $NOMAD_ADDR, else http://127.0.0.1:4646)")
+	fs.StringVar(&c.serviceName, "service-name", "camera-storage", "Consul service that the storage registrars publish")
+	fs.StringVar(&c.kvPrefix, "kv-prefix", "ferry/storage", "Consul KV folder of the registrars' per-camera documents")
+	if withOutput {
+		fs.StringVar(&c.output, "o", "text", "output format, text or json")
+	}
+}
+
+func (c *clientFlags) validate() error {
+	if c.output != "" && c.output != "text" && c.output != "json" {
+		return fmt.Errorf("-o %q: unknown output format; use text or json", c.output)
+	}
+	if c.serviceName == "" {
+		return fmt.Errorf("-service-name is empty; give the storage service name, such as camera-storage")
+	}
+	return nil
+}
+
+func (c *clientFlags) clients() (*consulapi.Client, *nomadapi.Client, error) {
+	consulCfg := consulapi.DefaultConfig()
+	consulCfg.Address = c.consulAddr
+	consul, err := consulapi.NewClient(consulCfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("consul client for %q: %w", c.consulAddr, err)
+	}
+	nomadCfg := nomadapi.DefaultConfig()
+	if c.nomadAddr != "" {
+		nomadCfg.Address = c.nomadAddr
+	}
+	nomad, err := nomadapi.NewClient(nomadCfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("nomad client for %q: %w", nomadCfg.Address, err)
+	}
+	return consul, nomad, nil
+}
+
+func (c *clientFlags) catalog(consul *consulapi.Client) *service.ConsulCatalog {
+	return &service.ConsulCatalog{Client: consul, Service: c.serviceName, KVPrefix: c.kvPrefix}
+}
+
+// realClock is the wall clock.
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }

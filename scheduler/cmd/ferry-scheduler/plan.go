@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/ferry-video/ferry/scheduler/service"
+	nomadapi "github.com/hashicorp/nomad/api"
+)
+
+// planOutput is the JSON output of the plan command.
+type planOutput struct {
+	Job        string `json:"job"`
+	WouldApply bool   `json:"would_register"`
+	service.JobStatus
+}
+
+func runPlan(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("ferry-scheduler plan", flag.ContinueOnError)
+	var c clientFlags
+	c.register(fs, true)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("plan takes one job file, HCL or JSON; got %d arguments", fs.NArg())
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	consul, nomad, err := c.clients()
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+
+	job, err := readJob(nomad, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if !service.IsTemplateJob(job) {
+		return fmt.Errorf("job file %q: job has no meta %q, so ferry-scheduler does not expand it; add a selector such as site=s1", fs.Arg(0), service.MetaSelector)
+	}
+	if err := addRegisteredGroups(ctx, nomad, job); err != nil {
+		return err
+	}
+	cat, _, err := c.catalog(consul).Read(ctx, 0)
+	if err != nil {
+		return err
+	}
+	_, nodes, err := (&service.NomadCluster{Client: nomad}).Nodes(ctx)
+	if err != nil {
+		return err
+	}
+
+	res, err := service.Expand(job, cat, nodes)
+	if err != nil {
+		return err
+	}
+	out := planOutput{Job: res.Spec.JobID, WouldApply: res.Changed, JobStatus: service.JobStatus{
+		Job: res.Spec.JobID, Hash: res.Hash, Placements: res.Plan.Placements,
+		Unplaced: res.Plan.Unplaced, Kept: res.Kept, Totals: res.Plan.Totals,
+	}}
+	if c.output == "json" {
+		return writeJSON(stdout, out)
+	}
+	return writePlanText(stdout, res)
+}
+
+// readJob reads a JSON job, bare or wrapped in {"Job": ...}, or parses an
+// HCL job through Nomad's /v1/jobs/parse.
+func readJob(nomad *nomadapi.Client, path string) (*nomadapi.Job, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read job file: %w", err)
+	}
+	if !strings.HasSuffix(path, ".json") {
+		job, err := nomad.Jobs().ParseHCL(string(data), true)
+		if err != nil {
+			return nil, fmt.Errorf("parse job file %q with nomad at %s: %w", path, nomad.Address(), err)
+		}
+		return job, nil
+	}
+	var wrapped struct{ Job *nomadapi.Job }
+	if err := json.Unmarshal(data, &wrapped); err == nil && wrapped.Job != nil {
+		return wrapped.Job, nil
+	}
+	var job nomadapi.Job
+	if err := json.Unmarshal(data, &job); err != nil {
+		return nil, fmt.Errorf("decode job file %q as JSON: %w", path, err)
+	}
+	if job.ID == nil {
+		return nil, fmt.Errorf("job file %q: JSON has no job ID; give a job or {\"Job\": job}", path)
+	}
+	return &job, nil
+}
+
+// addRegisteredGroups adds the expanded groups of the job as Nomad has it,
+// so the plan keeps their placements as the service would.
+func addRegisteredGroups(ctx context.Context, nomad *nomadapi.Client, job *nomadapi.Job) error {
+	q := (&nomadapi.QueryOptions{Namespace: ptrValue(job.Namespace)}).WithContext(ctx)
+	current, _, err := nomad.Jobs().Info(ptrValue(job.ID), q)
+	if err != nil {
+		if strings.Contains(err.Error(), "404") {
+			return nil
+		}
+		return fmt.Errorf("read nomad job %q: %w", ptrValue(job.ID), err)
+	}
+	for _, tg := range current.TaskGroups {
+		if service.IsExpandedGroup(tg) {
+			job.TaskGroups = append(job.TaskGroups, tg)
+		}
+	}
+	return nil
+}
+
+func writePlanText(w io.Writer, res service.Result) error {
+	t := res.Plan.Totals
+	fmt.Fprintf(w, "job %q: %d placed (%d local), %d unplaced, %d bytes moved, would register: %v\n",
+		res.Spec.JobID, t.Placed, t.Local, t.Unplaced, t.BytesMoved, res.Changed)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "GROUP\tCAMERA\tNODE\tREASON\tBYTES MOVED\tDETAIL")
+	for _, p := range res.Plan.Placements {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", service.GroupName(res.Spec.Template, p.CameraID), p.CameraID, p.NodeID, p.Reason, p.BytesMoved, p.Detail)
+	}
+	for _, u := range res.Plan.Unplaced {
+		fmt.Fprintf(tw, "%s\t%s\t-\t%s\t-\t%s\n", service.GroupName(res.Spec.Template, u.CameraID), u.CameraID, u.Reason, u.Detail)
+	}
+	for _, k := range res.Kept {
+		fmt.Fprintf(tw, "%s\t-\t-\tkept\t-\tno placement in this plan; the registered group stays\n", k)
+	}
+	return tw.Flush()
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func ptrValue(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

@@ -1,0 +1,103 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/ferry-video/ferry/scheduler/placement"
+	"github.com/hashicorp/nomad/api"
+)
+
+// Report is what the status command shows: each camera's holders, each
+// expanded group with its placement and allocations, and the template jobs
+// that do not expand.
+type Report struct {
+	// Holders are the nodes holding each camera, by camera id.
+	Holders map[string][]string `json:"holders"`
+	Groups  []GroupReport       `json:"groups"`
+	// Errors are the template jobs that do not expand with the current
+	// catalog, with the reason.
+	Errors []JobStatus `json:"errors,omitempty"`
+}
+
+// GroupReport is one expanded group as registered in Nomad.
+type GroupReport struct {
+	Job        string        `json:"job"`
+	Group      string        `json:"group"`
+	Camera     string        `json:"camera"`
+	Node       string        `json:"node"`
+	Reason     string        `json:"reason"`
+	Detail     string        `json:"detail,omitempty"`
+	BytesMoved int64         `json:"bytes_moved"`
+	Local      bool          `json:"local"`
+	Allocs     []AllocReport `json:"allocations"`
+}
+
+// AllocReport is one allocation of an expanded group.
+type AllocReport struct {
+	ID           string `json:"id"`
+	Node         string `json:"node"`
+	ClientStatus string `json:"client_status"`
+}
+
+// BuildReport reads the template jobs and their allocations from Nomad and
+// checks each job's expansion against the catalog without registering.
+func BuildReport(ctx context.Context, nomad *NomadCluster, cat Catalog) (Report, error) {
+	rep := Report{Holders: make(map[string][]string)}
+	for _, node := range slices.Sorted(maps.Keys(cat.Holdings)) {
+		for _, camera := range cat.Holdings[node].Cameras {
+			rep.Holders[camera] = append(rep.Holders[camera], node)
+		}
+	}
+
+	_, nodes, err := nomad.Nodes(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	jobs, err := nomad.TemplateJobs(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	for _, job := range jobs {
+		if _, err := Expand(job, cat, nodes); err != nil {
+			rep.Errors = append(rep.Errors, JobStatus{Job: deref(job.ID), Error: err.Error()})
+		}
+		groups, err := jobGroups(ctx, nomad.Client, job)
+		if err != nil {
+			return Report{}, err
+		}
+		rep.Groups = append(rep.Groups, groups...)
+	}
+	return rep, nil
+}
+
+func jobGroups(ctx context.Context, client *api.Client, job *api.Job) ([]GroupReport, error) {
+	q := (&api.QueryOptions{Namespace: deref(job.Namespace)}).WithContext(ctx)
+	allocs, _, err := client.Jobs().Allocations(deref(job.ID), false, q)
+	if err != nil {
+		return nil, fmt.Errorf("list allocations of nomad job %q: %w", deref(job.ID), err)
+	}
+	var out []GroupReport
+	for _, tg := range job.TaskGroups {
+		if !IsExpandedGroup(tg) {
+			continue
+		}
+		bytes, _ := strconv.ParseInt(tg.Meta[GroupMetaBytesMoved], 10, 64)
+		g := GroupReport{
+			Job: deref(job.ID), Group: deref(tg.Name), Camera: tg.Meta[GroupMetaCamera],
+			Node: tg.Meta[GroupMetaNode], Reason: tg.Meta[GroupMetaReason], Detail: tg.Meta[GroupMetaDetail],
+			BytesMoved: bytes,
+		}
+		g.Local = g.Reason == string(placement.ReasonLocal) || g.Reason == string(placement.ReasonReplica)
+		for _, a := range allocs {
+			if a.TaskGroup == g.Group {
+				g.Allocs = append(g.Allocs, AllocReport{ID: a.ID, Node: a.NodeName, ClientStatus: a.ClientStatus})
+			}
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
