@@ -47,6 +47,14 @@ type logCopier struct {
 	stderr *streamWriter
 	// stopped is set when a hook stopped the copier.
 	stopped bool
+	// saveFailing is set from a failed position save until the next
+	// successful one.
+	saveFailing bool
+	// writeFailing is set from a failed log file write until the next
+	// saved position.
+	writeFailing bool
+	// publish sends a task event, or is nil.
+	publish func(message string)
 }
 
 // startLogCopier starts copying the task's logs and returns a channel that
@@ -95,6 +103,7 @@ func (d *Driver) newLogCopier(h *taskHandle) (*logCopier, error) {
 		h:            h,
 		hooks:        d.logHooks,
 		positionPath: filepath.Join(h.cfg.TaskDir(), logPositionFile),
+		publish:      func(message string) { d.publishEvent(h.cfg, message) },
 	}
 	resume, err := c.loadPosition()
 	if err != nil {
@@ -170,7 +179,7 @@ func (c *logCopier) run(ctx context.Context) error {
 			return nil
 		}
 		if err != nil {
-			c.h.logger.Warn("log stream broke, following again", "error", err)
+			c.reportFollowError(err)
 		} else if c.h.exitResult() != nil {
 			return nil
 		}
@@ -244,15 +253,42 @@ func (c *logCopier) commit() error {
 		return errLogCopierStopped
 	}
 	if err := c.savePosition(); err != nil {
-		// NOTE: lines written since the last saved position are written
-		// again if the plugin restarts before a later save succeeds.
-		c.h.logger.Warn("failed to save log position", "error", err)
+		c.reportSaveError(err)
 		return nil
 	}
+	c.reportSaveRecovered()
+	c.writeFailing = false
 	if c.hooks.saved != nil {
 		c.hooks.saved(c.h.cfg.ID)
 	}
 	return nil
+}
+
+// logWriteError is a failed write to a task log file, such as on a full
+// disk, as opposed to a broken Docker log stream.
+type logWriteError struct{ err error }
+
+func (e *logWriteError) Error() string { return "write task log file: " + e.err.Error() }
+func (e *logWriteError) Unwrap() error { return e.err }
+
+// reportFollowError logs a broken log stream, and publishes a task event for
+// the first failed log file write after a successful one.
+// NOTE: the copier follows again from the last saved position, so part of a
+// line whose write failed may appear twice in the log file.
+func (c *logCopier) reportFollowError(err error) {
+	var writeErr *logWriteError
+	if !errors.As(err, &writeErr) {
+		c.h.logger.Warn("log stream broke, following again", "error", err)
+		return
+	}
+	if c.writeFailing {
+		return
+	}
+	c.writeFailing = true
+	c.h.logger.Warn("failed to write task log file, retrying", "error", err)
+	if c.publish != nil {
+		c.publish(fmt.Sprintf("failed to write task logs: %s: free disk space in the alloc dir", describeWriteError(err)))
+	}
 }
 
 // streamWriter receives one demultiplexed stream. Docker sends each log
@@ -312,7 +348,7 @@ func (w *streamWriter) writeMessage(msg []byte) (bool, error) {
 	}
 	if len(text) > 0 {
 		if _, err := w.out.Write(text); err != nil {
-			return false, err
+			return false, &logWriteError{err: err}
 		}
 	}
 	if !at.IsZero() {

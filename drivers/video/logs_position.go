@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -54,9 +55,8 @@ func (c *logCopier) loadPosition() (bool, error) {
 	return true, nil
 }
 
-// savePosition writes the position to a temporary file, syncs it and renames
-// it over the old one, so that a crash leaves either the old or the new
-// position.
+// savePosition writes the position with writeFileAtomic. A failure, such
+// as a full disk, leaves the previous position file intact.
 // NOTE: this costs one fsync per copied log message, which may slow a task
 // that writes many lines a second.
 func (c *logCopier) savePosition() error {
@@ -64,8 +64,15 @@ func (c *logCopier) savePosition() error {
 	if err != nil {
 		return err
 	}
+	return writeFileAtomic(c.positionPath, data)
+}
 
-	tmp, err := os.CreateTemp(filepath.Dir(c.positionPath), logPositionFile+".tmp-*")
+// writeFileAtomic writes data to a temporary file in the folder of path,
+// syncs it and renames it over path, so that a crash leaves either the old
+// or the new content, and a write error leaves the old content and no
+// temporary file.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
@@ -81,5 +88,44 @@ func (c *logCopier) savePosition() error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), c.positionPath)
+	return os.Rename(tmp.Name(), path)
+}
+
+// reportSaveError logs and publishes a task event for the first failed save
+// after a successful one, so that a full disk yields one event and not one
+// per log line.
+func (c *logCopier) reportSaveError(err error) {
+	if c.saveFailing {
+		return
+	}
+	c.saveFailing = true
+	// NOTE: lines written since the last saved position are written
+	// again if the plugin restarts before a later save succeeds.
+	c.h.logger.Warn("failed to save log position", "path", c.positionPath, "error", err)
+	if c.publish != nil {
+		c.publish(fmt.Sprintf("failed to save log position: %s: free disk space in the task dir, because lines copied after the last saved position are copied again after a plugin restart",
+			describeWriteError(err)))
+	}
+}
+
+// reportSaveRecovered logs the first successful save after a failed one.
+func (c *logCopier) reportSaveRecovered() {
+	if !c.saveFailing {
+		return
+	}
+	c.saveFailing = false
+	c.h.logger.Info("saved log position again", "path", c.positionPath)
+	if c.publish != nil {
+		c.publish("saved log position again")
+	}
+}
+
+// describeWriteError puts the system error, such as "no space left on
+// device", before the rest of err.
+func describeWriteError(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return fmt.Sprintf("%s (%v)", errno.Error(), err)
+	}
+	return err.Error()
 }
