@@ -125,6 +125,8 @@ func (s *Service) acceptCatalog(u catalogUpdate, last *Catalog, readFailed bool)
 	defer s.mu.Unlock()
 	if u.err != nil {
 		s.status.CatalogError = u.err.Error()
+		s.status.Errors++
+		s.status.LastError, s.status.LastErrorAt = u.err.Error(), s.clock.Now()
 		return last, true
 	}
 	s.status.CatalogError = ""

@@ -18,8 +18,8 @@ type Status struct {
 	LastError    string    `json:"last_error,omitempty"`
 	LastErrorAt  time.Time `json:"last_error_at"`
 	// Passes counts reconcile passes, Plans the job expansions computed,
-	// Registrations the jobs registered and Errors the failed passes and
-	// job expansions.
+	// Registrations the jobs registered and Errors the failed passes,
+	// catalog reads and job expansions.
 	Passes        int         `json:"passes"`
 	Plans         int         `json:"plans"`
 	Registrations int         `json:"registrations"`
@@ -33,7 +33,7 @@ type JobStatus struct {
 	// Error is why the job was not expanded. Its groups stay as they were.
 	Error      string                `json:"error,omitempty"`
 	Hash       string                `json:"plan_hash,omitempty"`
-	Registered bool                  `json:"registered"`
+	Registered bool                  `json:"registered,omitempty"`
 	Placements []placement.Placement `json:"placements,omitempty"`
 	Unplaced   []placement.Unplaced  `json:"unplaced,omitempty"`
 	Kept       []string              `json:"kept_groups,omitempty"`

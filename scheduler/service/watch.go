@@ -18,7 +18,13 @@ func (s *Service) watchCatalog(ctx context.Context, out chan<- catalogUpdate) {
 		if err != nil {
 			failures++
 			s.log.Warn("catalog read failed; retrying", "error", err, "failures", failures)
+			// A restarted Consul starts its indexes again from 1, and a
+			// query with the old index would block until it passed it.
+			index = 0
 		} else {
+			if failures > 0 {
+				s.log.Info("catalog read succeeded again", "failures", failures, "index", next)
+			}
 			failures = 0
 			// A lower index means Consul lost its state, and the next
 			// query starts from the new index.

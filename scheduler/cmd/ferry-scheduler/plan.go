@@ -16,8 +16,8 @@ import (
 
 // planOutput is the JSON output of the plan command.
 type planOutput struct {
-	Job        string `json:"job"`
-	WouldApply bool   `json:"would_register"`
+	// WouldRegister is true when the job in Nomad differs from the plan.
+	WouldRegister bool `json:"would_register"`
 	service.JobStatus
 }
 
@@ -63,7 +63,7 @@ func runPlan(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	out := planOutput{Job: res.Spec.JobID, WouldApply: res.Changed, JobStatus: service.JobStatus{
+	out := planOutput{WouldRegister: res.Changed, JobStatus: service.JobStatus{
 		Job: res.Spec.JobID, Hash: res.Hash, Placements: res.Plan.Placements,
 		Unplaced: res.Plan.Unplaced, Kept: res.Kept, Totals: res.Plan.Totals,
 	}}

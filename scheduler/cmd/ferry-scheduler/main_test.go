@@ -1,0 +1,70 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRunRejectsBadArguments(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no command", nil, "missing command"},
+		{"unknown command", []string{"apply"}, `unknown command "apply"`},
+		{"plan without file", []string{"plan"}, "one job file"},
+		{"bad output format", []string{"status", "-o", "yaml"}, `-o "yaml"`},
+		{"zero resync", []string{"run", "-resync", "0s"}, "-resync 0s must be positive"},
+		{"status extra argument", []string{"status", "jobs"}, `unexpected argument "jobs"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := run(tt.args, io.Discard)
+			if err == nil {
+				t.Fatalf("run(%q) succeeded, want an error", tt.args)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("run(%q) error %q, want it to contain %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestReadJobJSON(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		wantID  string
+		wantErr string
+	}{
+		{"wrapped", `{"Job": {"ID": "detect", "Meta": {"ferry.selector": "site=s1"}}}`, "detect", ""},
+		{"bare", `{"ID": "detect"}`, "detect", ""},
+		{"no id", `{"Name": "x"}`, "", "no job ID"},
+		{"not json", `job "x" {}`, "", "decode job file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "job.json")
+			if err := os.WriteFile(path, []byte(tt.body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			job, err := readJob(nil, path)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("readJob error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("readJob: %v", err)
+			}
+			if got := ptrValue(job.ID); got != tt.wantID {
+				t.Errorf("job ID %q, want %q", got, tt.wantID)
+			}
+		})
+	}
+}
