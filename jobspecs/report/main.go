@@ -1,0 +1,147 @@
+// Command report writes the city report of the motion-detect service: it
+// finds the instances of the service in Consul's catalog, reads each
+// healthy instance's GET /events and writes one JSON document
+//
+//	{"cameras": [{"camera", "node", "done", "events"}], "missing": [{"camera", "reason"}]}
+//
+// A camera named in -expect, or seen in the catalog, that has no healthy
+// instance returning its events is listed in missing with the reason, such
+// as the output of its failing health check.
+//
+// Usage:
+//
+//	report [-consul-addr 127.0.0.1:8500] [-service motion-detect] [-tag site:downtown] [-expect north-gate,south-gate] [-o report.json]
+//
+// Exit codes: 0 every camera reported, 1 invalid usage or Consul failed,
+// 2 the report was written but a camera is missing.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+)
+
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitMissing = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// stringList is a flag that may be repeated.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("report", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	consulAddr := flags.String("consul-addr", "", "Consul HTTP API address, host:port (default $CONSUL_HTTP_ADDR, else 127.0.0.1:8500)")
+	service := flags.String("service", "motion-detect", "Consul service name of the motion instances")
+	expect := flags.String("expect", "", "comma-separated camera ids that must appear in the report")
+	output := flags.String("o", "-", "file to write the report to; - writes to standard output")
+	timeout := flags.Duration("timeout", 30*time.Second, "time limit for the Consul query and each /events request")
+	var tags stringList
+	flags.Var(&tags, "tag", "Consul tag every instance must have, such as site:downtown; repeat for several")
+	if err := flags.Parse(args); err != nil {
+		return exitFailure
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "report: unexpected argument %q\n", flags.Arg(0))
+		return exitFailure
+	}
+	if *timeout <= 0 {
+		fmt.Fprintf(stderr, "report: invalid -timeout %s: must be more than 0\n", *timeout)
+		return exitFailure
+	}
+	expected, err := parseExpected(*expect)
+	if err != nil {
+		fmt.Fprintf(stderr, "report: %v\n", err)
+		return exitFailure
+	}
+
+	config := api.DefaultConfig()
+	if *consulAddr != "" {
+		config.Address = *consulAddr
+	}
+	client, err := api.NewClient(config)
+	if err != nil {
+		fmt.Fprintf(stderr, "report: invalid -consul-addr %q: %v\n", config.Address, err)
+		return exitFailure
+	}
+	collector := &Collector{Health: client.Health(), HTTP: &http.Client{Timeout: *timeout}, Service: *service, Tags: tags}
+	queryCtx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	report, err := collector.Collect(queryCtx, expected)
+	if err != nil {
+		fmt.Fprintf(stderr, "report: %v: check that Consul answers at %s\n", err, config.Address)
+		return exitFailure
+	}
+
+	if err := writeReport(*output, stdout, report); err != nil {
+		fmt.Fprintf(stderr, "report: %v\n", err)
+		return exitFailure
+	}
+	for _, m := range report.Missing {
+		fmt.Fprintf(stderr, "report: camera %s missing: %s\n", m.Camera, m.Reason)
+	}
+	if len(report.Missing) > 0 {
+		return exitMissing
+	}
+	return exitOK
+}
+
+func parseExpected(list string) ([]string, error) {
+	if list == "" {
+		return nil, nil
+	}
+	var cameras []string
+	for _, camera := range strings.Split(list, ",") {
+		camera = strings.TrimSpace(camera)
+		if camera == "" {
+			return nil, fmt.Errorf("invalid -expect %q: empty camera id; separate ids with single commas", list)
+		}
+		cameras = append(cameras, camera)
+	}
+	return cameras, nil
+}
+
+func writeReport(path string, stdout io.Writer, report *Report) error {
+	data, err := json.MarshalIndent(report, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	data = append(data, '\n')
+	if path == "-" {
+		_, err = stdout.Write(data)
+		return err
+	}
+	// Write to a temporary file first, so a reader never sees half a report.
+	temporary := path + ".tmp"
+	if err := os.WriteFile(temporary, data, 0o644); err != nil {
+		return fmt.Errorf("write report %q: %w", path, err)
+	}
+	if err := os.Rename(temporary, path); err != nil {
+		os.Remove(temporary)
+		return fmt.Errorf("write report %q: %w", path, err)
+	}
+	return nil
+}
