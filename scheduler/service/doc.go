@@ -33,6 +33,6 @@
 // 1s doubling to 1m. The service never removes a group because a camera
 // has no placement: such groups are kept as registered and reported in
 // Status, and a job whose expansion fails keeps all of its groups. An empty
-// catalog read right after a failed read is not trusted until another read
-// confirms it.
+// catalog read after failed reads is ignored for Config.EmptyGrace, because
+// a restarted Consul lists no storage until the registrars publish again.
 package service

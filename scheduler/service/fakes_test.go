@@ -15,6 +15,7 @@ import (
 // on the request's channel.
 type fakeClock struct {
 	requests chan timerRequest
+	now      time.Time
 }
 
 type timerRequest struct {
@@ -22,9 +23,13 @@ type timerRequest struct {
 	fire chan time.Time
 }
 
-func newFakeClock() *fakeClock { return &fakeClock{requests: make(chan timerRequest, 16)} }
+func newFakeClock() *fakeClock {
+	return &fakeClock{requests: make(chan timerRequest, 16), now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
 
-func (c *fakeClock) Now() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
+// Now returns the time the test set. Only the goroutine that calls Now
+// may change it.
+func (c *fakeClock) Now() time.Time { return c.now }
 
 func (c *fakeClock) After(d time.Duration) <-chan time.Time {
 	fire := make(chan time.Time, 1)

@@ -21,6 +21,10 @@ type Clock interface {
 type Config struct {
 	// Resync is the time between passes when nothing changes. Default 1m.
 	Resync time.Duration
+	// EmptyGrace is how long after a failed catalog read an empty catalog
+	// is ignored. It should exceed the registrars' publish period.
+	// Default 2m.
+	EmptyGrace time.Duration
 }
 
 // Backoff bounds for retries of failed passes and catalog reads.
@@ -46,6 +50,9 @@ type Service struct {
 func New(cfg Config, cat CatalogSource, nomad Cluster, clock Clock, log hclog.Logger) *Service {
 	if cfg.Resync <= 0 {
 		cfg.Resync = time.Minute
+	}
+	if cfg.EmptyGrace <= 0 {
+		cfg.EmptyGrace = 2 * time.Minute
 	}
 	return &Service{cfg: cfg, log: log, clock: clock, catalog: cat, nomad: nomad}
 }
@@ -75,10 +82,9 @@ func (s *Service) Run(ctx context.Context) {
 	go s.watchNomad(ctx, nomadChanges)
 
 	var (
-		last       *Catalog
-		readFailed bool
-		failures   int
-		retry      <-chan time.Time
+		cat      catalogState
+		failures int
+		retry    <-chan time.Time
 	)
 	resync := s.clock.After(s.cfg.Resync)
 	for {
@@ -88,7 +94,7 @@ func (s *Service) Run(ctx context.Context) {
 
 		// The catalog changed, or reading it failed.
 		case u := <-catalogs:
-			last, readFailed = s.acceptCatalog(u, last, readFailed)
+			s.acceptCatalog(u, &cat)
 
 		// A job or node changed in Nomad.
 		case <-nomadChanges:
@@ -102,10 +108,10 @@ func (s *Service) Run(ctx context.Context) {
 			retry = nil
 		}
 
-		if retry != nil || last == nil {
+		if retry != nil || cat.last == nil {
 			continue
 		}
-		if err := s.Pass(ctx, *last); err != nil {
+		if err := s.Pass(ctx, *cat.last); err != nil {
 			failures++
 			delay := backoff(failures)
 			s.log.Warn("reconcile pass failed; retrying", "error", err, "failures", failures, "retry_in", delay)
@@ -116,27 +122,43 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
-// acceptCatalog records a catalog read and returns the catalog to plan
-// with. An empty read right after a failed one is not trusted, because a
-// restarted Consul lists no storage until the registrars publish again:
-// the last good catalog stays until another read confirms it.
-func (s *Service) acceptCatalog(u catalogUpdate, last *Catalog, readFailed bool) (*Catalog, bool) {
+// catalogState is the catalog the loop plans with.
+type catalogState struct {
+	// last is the last catalog accepted, or nil before the first read.
+	last *Catalog
+	// gapSince is when reads began to fail, or zero when the last read
+	// succeeded with a catalog that was accepted.
+	gapSince time.Time
+}
+
+// acceptCatalog records a catalog read and updates the catalog to plan
+// with. After a failed read, an empty catalog is not trusted for
+// Config.EmptyGrace, because a restarted Consul lists no storage until the
+// registrars publish again: the last good catalog stays until a read lists
+// storage or the grace period ends.
+func (s *Service) acceptCatalog(u catalogUpdate, st *catalogState) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.clock.Now()
 	if u.err != nil {
 		s.status.CatalogError = u.err.Error()
 		s.status.Errors++
-		s.status.LastError, s.status.LastErrorAt = u.err.Error(), s.clock.Now()
-		return last, true
+		s.status.LastError, s.status.LastErrorAt = u.err.Error(), now
+		if st.gapSince.IsZero() {
+			st.gapSince = now
+		}
+		return
 	}
 	s.status.CatalogError = ""
 	s.status.CatalogIndex = u.index
-	if readFailed && last != nil && len(last.Holdings) > 0 && len(u.catalog.Holdings) == 0 {
-		s.log.Warn("catalog is empty after a failed read; keeping the last catalog until the next read", "index", u.index)
-		return last, false
+	inGap := !st.gapSince.IsZero() && now.Sub(st.gapSince) < s.cfg.EmptyGrace
+	if inGap && st.last != nil && len(st.last.Holdings) > 0 && len(u.catalog.Holdings) == 0 {
+		s.log.Warn("catalog is empty after failed reads; keeping the last catalog", "index", u.index, "gap_since", st.gapSince)
+		return
 	}
-	s.status.CatalogReadAt = s.clock.Now()
-	return &u.catalog, false
+	st.gapSince = time.Time{}
+	st.last = &u.catalog
+	s.status.CatalogReadAt = now
 }
 
 // Pass runs one reconcile pass: it syncs node metadata with the catalog,

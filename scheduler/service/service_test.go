@@ -126,26 +126,40 @@ func TestPassSelectorMatchesNothing(t *testing.T) {
 }
 
 func TestAcceptCatalogAfterGap(t *testing.T) {
-	s := New(Config{}, nil, newFakeCluster(), newFakeClock(), hclog.NewNullLogger())
+	clock := newFakeClock()
+	s := New(Config{EmptyGrace: time.Minute}, nil, newFakeCluster(), clock, hclog.NewNullLogger())
 	good := holdings(map[string][]string{"n1": {"cam-a"}})
 	empty := holdings(nil)
+	var st catalogState
 
-	last, failed := s.acceptCatalog(catalogUpdate{catalog: good, index: 3}, nil, false)
-	last, failed = s.acceptCatalog(catalogUpdate{err: errUnreachable}, last, failed)
-	if !failed || len(last.Holdings) != 1 {
-		t.Fatalf("after a failed read: failed=%v holdings=%v, want true and the good catalog", failed, last.Holdings)
+	s.acceptCatalog(catalogUpdate{catalog: good, index: 3}, &st)
+	s.acceptCatalog(catalogUpdate{err: errUnreachable}, &st)
+	if st.last == nil || len(st.last.Holdings) != 1 {
+		t.Fatalf("after a failed read the catalog is %v, want the good one", st.last)
 	}
 	if s.Status().CatalogError == "" {
 		t.Errorf("status catalog error is empty after a failed read")
 	}
 
-	last, failed = s.acceptCatalog(catalogUpdate{catalog: empty, index: 1}, last, failed)
-	if len(last.Holdings) != 1 {
-		t.Errorf("empty read after a failure replaced the catalog, want the last good one kept")
+	clock.now = clock.now.Add(30 * time.Second)
+	s.acceptCatalog(catalogUpdate{catalog: empty, index: 1}, &st)
+	if len(st.last.Holdings) != 1 {
+		t.Errorf("empty read within the grace period replaced the catalog, want the last good one kept")
 	}
 
-	last, _ = s.acceptCatalog(catalogUpdate{catalog: empty, index: 2}, last, failed)
-	if len(last.Holdings) != 0 {
-		t.Errorf("second empty read kept %d nodes, want the empty catalog accepted", len(last.Holdings))
+	clock.now = clock.now.Add(time.Minute)
+	s.acceptCatalog(catalogUpdate{catalog: empty, index: 2}, &st)
+	if len(st.last.Holdings) != 0 {
+		t.Errorf("empty read after the grace period kept %d nodes, want the empty catalog accepted", len(st.last.Holdings))
+	}
+}
+
+func TestAcceptCatalogEmptyWithoutGap(t *testing.T) {
+	s := New(Config{}, nil, newFakeCluster(), newFakeClock(), hclog.NewNullLogger())
+	var st catalogState
+	s.acceptCatalog(catalogUpdate{catalog: holdings(map[string][]string{"n1": {"cam-a"}}), index: 3}, &st)
+	s.acceptCatalog(catalogUpdate{catalog: holdings(nil), index: 4}, &st)
+	if st.last == nil || len(st.last.Holdings) != 0 {
+		t.Errorf("empty read after a good one was not accepted: %v", st.last)
 	}
 }

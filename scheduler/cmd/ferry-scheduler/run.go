@@ -21,6 +21,7 @@ func runService(args []string) error {
 	var c clientFlags
 	c.register(fs, false)
 	resync := fs.Duration("resync", time.Minute, "time between passes when nothing changes")
+	emptyGrace := fs.Duration("empty-grace", 2*time.Minute, "time after a failed catalog read during which an empty catalog is ignored; set above the registrars' period")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9464", "address of the /metrics and /v1/status HTTP server; empty disables it")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -40,7 +41,7 @@ func runService(args []string) error {
 	}
 
 	logger := hclog.New(&hclog.LoggerOptions{Name: "ferry-scheduler", Level: hclog.Info})
-	svc := service.New(service.Config{Resync: *resync}, c.catalog(consul), &service.NomadCluster{Client: nomad}, realClock{}, logger)
+	svc := service.New(service.Config{Resync: *resync, EmptyGrace: *emptyGrace}, c.catalog(consul), &service.NomadCluster{Client: nomad}, realClock{}, logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
