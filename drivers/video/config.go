@@ -39,6 +39,9 @@ type PluginConfig struct {
 	PullTimeout string `codec:"pull_timeout"`
 	// Logs is the rotation of the task log files the driver writes.
 	Logs *LogsConfig `codec:"logs"`
+	// Staging fetches a camera's recordings from a peer node when a task
+	// requests a camera this node does not hold. Default none.
+	Staging *StagingConfig `codec:"staging"`
 
 	fingerprintPeriod time.Duration
 	pullTimeout       time.Duration
@@ -79,6 +82,11 @@ var pluginConfigSpec = hclspec.Object(map[string]*hclspec.Spec{
 		"max_file_size_mb": hclspec.Default(
 			hclspec.Attr("max_file_size_mb", "number"), hclspec.Literal("10")),
 	})),
+	"staging": hclspec.Block("staging", hclspec.Object(map[string]*hclspec.Spec{
+		"peers":      hclspec.Attr("peers", "list(string)"),
+		"token_file": hclspec.Attr("token_file", "string"),
+		"ca_file":    hclspec.Attr("ca_file", "string"),
+	})),
 })
 
 // validate applies defaults and checks every field.
@@ -110,6 +118,12 @@ func (c *PluginConfig) validate() error {
 	}
 	if c.GC.imageDelay, err = parseDuration("gc.image_delay", c.GC.ImageDelay, defaultImageDelay); err != nil {
 		return err
+	}
+
+	if c.Staging != nil {
+		if err := c.Staging.validate(); err != nil {
+			return err
+		}
 	}
 
 	for i, root := range c.CameraStorage {

@@ -33,9 +33,10 @@ type containerSpec struct {
 }
 
 // buildContainerSpec turns a validated task config into a container spec.
-// The snapshot is the node's camera inventory.
-func buildContainerSpec(plugin *PluginConfig, cfg *plugins.TaskConfig, task *TaskConfig, snap inventory.Snapshot) (*containerSpec, error) {
-	mounts, err := buildMounts(plugin, cfg, task, snap)
+// The snapshot is the node's camera inventory, and staged maps the cameras
+// copied from peers to their folders in the task dir.
+func buildContainerSpec(plugin *PluginConfig, cfg *plugins.TaskConfig, task *TaskConfig, snap inventory.Snapshot, staged map[string]string) (*containerSpec, error) {
+	mounts, err := buildMounts(plugin, cfg, task, snap, staged)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +145,7 @@ func bindMount(source, target string, readOnly bool) mount.Mount {
 
 // buildMounts returns the task directories, the camera folders, the task's
 // volumes and Nomad's mounts, in that order.
-func buildMounts(plugin *PluginConfig, cfg *plugins.TaskConfig, task *TaskConfig, snap inventory.Snapshot) ([]mount.Mount, error) {
+func buildMounts(plugin *PluginConfig, cfg *plugins.TaskConfig, task *TaskConfig, snap inventory.Snapshot, staged map[string]string) ([]mount.Mount, error) {
 	mounts := []mount.Mount{
 		bindMount(filepath.Join(cfg.AllocDir, "alloc"), "/alloc", false),
 		bindMount(filepath.Join(cfg.TaskDir(), "local"), "/local", false),
@@ -152,6 +153,10 @@ func buildMounts(plugin *PluginConfig, cfg *plugins.TaskConfig, task *TaskConfig
 	}
 
 	for _, id := range task.Cameras {
+		if dir, ok := staged[id]; ok {
+			mounts = append(mounts, bindMount(dir, filepath.Join(task.RecordingsPath, id), true))
+			continue
+		}
 		cam, ok := snap.Camera(id)
 		if !ok {
 			return nil, fmt.Errorf("camera %q in cameras has no recordings on this node (node has: %s): constrain the job on attribute driver.video.cameras", id, strings.Join(snap.IDs(), ", "))

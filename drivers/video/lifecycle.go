@@ -41,7 +41,11 @@ func (d *Driver) StartTask(ctx context.Context, cfg *plugins.TaskConfig) (*plugi
 	if err != nil {
 		d.logger.Warn("camera storage scan incomplete", "task_id", cfg.ID, "error", err)
 	}
-	spec, err := buildContainerSpec(plugin, cfg, task, snap)
+	staged, err := d.stageMissingCameras(ctx, plugin, cfg, task, snap)
+	if err != nil {
+		return nil, nil, err
+	}
+	spec, err := buildContainerSpec(plugin, cfg, task, snap, staged)
 	if err != nil {
 		return nil, nil, err
 	}
