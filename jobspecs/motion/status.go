@@ -12,10 +12,10 @@ type EventsReport struct {
 	Camera string `json:"camera"`
 	// Events are the motion events found so far, in the order found.
 	Events []EventJSON `json:"events"`
-	// Done is true once every recording has been processed or processing
-	// failed.
+	// Done is true once processing has ended, whether or not it failed.
 	Done bool `json:"done"`
-	// Error is the reason processing failed, empty while it has not.
+	// Error is the cause of the first processing failure, empty while
+	// none occurred.
 	Error string `json:"error,omitempty"`
 }
 
@@ -30,7 +30,7 @@ type EventJSON struct {
 type HealthReport struct {
 	// Status is "processing", "done" or "failed".
 	Status string `json:"status"`
-	// Reason is why processing failed, set only when Status is "failed".
+	// Reason is the cause of the failure, set only when Status is "failed".
 	Reason string `json:"reason,omitempty"`
 }
 

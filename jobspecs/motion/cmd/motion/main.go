@@ -11,11 +11,12 @@
 // failed to start, 2 a recording is not a readable video, 3 the folder is
 // missing, unreadable or contains no recordings.
 //
-// With -listen it also serves GET /health (200 while processing and after
-// success, 503 with the reason after a failure) and GET /events (the
-// camera, the events so far and whether processing is done), and keeps
-// serving after processing until SIGTERM or SIGINT, so it can run as a
-// Nomad service. The exit code is then the processing result.
+// With -listen it also serves GET /health and GET /events. /health returns
+// 200 while processing and after success, and 503 with the reason after a
+// failure. /events returns the camera, the events so far and whether
+// processing is done. The program then keeps serving after processing
+// until SIGTERM or SIGINT, so it can run as a Nomad service, and exits with
+// the processing result.
 package main
 
 import (
