@@ -28,6 +28,7 @@ func (b *bench) waitRunning(ctx context.Context, jobID string, count int) ([]clu
 	defer cancel()
 
 	var allocs []cluster.Allocation
+	var ended error
 	err := cluster.Poll(ctx, fmt.Sprintf("%d allocations of job %q to run", count, jobID), func(ctx context.Context) (bool, error) {
 		var err error
 		allocs, err = b.cluster.API.JobAllocations(ctx, jobID)
@@ -37,7 +38,10 @@ func (b *bench) waitRunning(ctx context.Context, jobID string, count int) ([]clu
 		running := 0
 		for _, a := range allocs {
 			if a.Terminal() {
-				return false, fmt.Errorf("allocation %q ended with status %q: %s", a.ID, a.ClientStatus, a.EventSummary())
+				// Poll retries on errors, so an ended allocation stops the
+				// wait through ended instead.
+				ended = fmt.Errorf("allocation %q ended with status %q: %s", a.ID, a.ClientStatus, a.EventSummary())
+				return true, nil
 			}
 			if a.ClientStatus == "running" {
 				running++
@@ -45,6 +49,9 @@ func (b *bench) waitRunning(ctx context.Context, jobID string, count int) ([]clu
 		}
 		return running >= count, nil
 	})
+	if err == nil {
+		err = ended
+	}
 	return allocs, err
 }
 
