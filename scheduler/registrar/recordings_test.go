@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -393,5 +394,43 @@ func TestRecordingsConfigValidate(t *testing.T) {
 				t.Errorf("error contains the token: %v", err)
 			}
 		})
+	}
+}
+
+func TestChecksumCacheSharesComputation(t *testing.T) {
+	cache := newChecksumCache()
+	started := make(chan struct{})
+	release := make(chan struct{})
+	var opens atomic.Int32
+	open := func() (io.ReadCloser, error) {
+		if opens.Add(1) == 1 {
+			close(started)
+			<-release
+		}
+		return io.NopCloser(strings.NewReader("recording")), nil
+	}
+	modTime := time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC)
+
+	sums := make(chan string, 4)
+	go func() {
+		sum, _ := cache.sum("/r/cam/a.avi", 9, modTime, open)
+		sums <- sum
+	}()
+	<-started
+	for range 3 {
+		go func() {
+			sum, _ := cache.sum("/r/cam/a.avi", 9, modTime, open)
+			sums <- sum
+		}()
+	}
+	close(release)
+
+	for range 4 {
+		if sum := <-sums; sum != sha256Hex([]byte("recording")) {
+			t.Errorf("sum %q, want the content's sha256", sum)
+		}
+	}
+	if got := opens.Load(); got != 1 {
+		t.Errorf("file opened %d times by concurrent requests, want 1", got)
 	}
 }
