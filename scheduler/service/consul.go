@@ -28,7 +28,7 @@ type ConsulCatalog struct {
 	// "ferry/storage".
 	KVPrefix string
 	// Wait bounds each blocking query, so that an idle catalog still
-	// answers and the catalog lag metric stays below it. Default 30s.
+	// returns and the catalog lag metric stays below it. Default 30s.
 	Wait time.Duration
 }
 

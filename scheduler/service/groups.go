@@ -1,7 +1,6 @@
 package service
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -94,15 +93,3 @@ func copyGroup(tg *api.TaskGroup) *api.TaskGroup {
 }
 
 func pointer[T any](v T) *T { return &v }
-
-// describe returns one line per placement and unplaced group of a plan.
-func describe(plan placement.Plan) []string {
-	var lines []string
-	for _, p := range plan.Placements {
-		lines = append(lines, fmt.Sprintf("camera %q -> node %q (%s, %d bytes moved)", p.CameraID, p.NodeID, p.Reason, p.BytesMoved))
-	}
-	for _, u := range plan.Unplaced {
-		lines = append(lines, fmt.Sprintf("camera %q unplaced: %s: %s", u.CameraID, u.Reason, u.Detail))
-	}
-	return lines
-}

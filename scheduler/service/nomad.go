@@ -14,7 +14,7 @@ import (
 // NomadCluster implements it over Nomad's HTTP API.
 type Cluster interface {
 	// Nodes returns every client node with its metadata, and the same
-	// nodes as placement sees them, identified by node name.
+	// nodes as placement input, identified by node name.
 	Nodes(ctx context.Context) ([]nodemeta.Node, []placement.Node, error)
 	// ApplyMeta sends node metadata changes.
 	ApplyMeta(ctx context.Context, changes []nodemeta.Change) error
@@ -36,7 +36,7 @@ var _ Cluster = (*NomadCluster)(nil)
 
 // Nodes lists the client nodes with their resources and metadata.
 //
-// NOTE: a node's used CPU and memory are taken as 0, so placement sees
+// NOTE: a node's used CPU and memory are taken as 0, so placement treats
 // every node as empty and Nomad's own scheduler enforces capacity.
 func (c *NomadCluster) Nodes(ctx context.Context) ([]nodemeta.Node, []placement.Node, error) {
 	opts := (&api.QueryOptions{Params: map[string]string{"resources": "true"}}).WithContext(ctx)

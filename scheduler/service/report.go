@@ -11,9 +11,9 @@ import (
 	"github.com/hashicorp/nomad/api"
 )
 
-// Report is what the status command shows: each camera's holders, each
-// expanded group with its placement and allocations, and the template jobs
-// that do not expand.
+// Report is the content of the status command: each camera's holders,
+// each expanded group with its placement and allocations, and the template
+// jobs that do not expand.
 type Report struct {
 	// Holders are the nodes holding each camera, by camera id.
 	Holders map[string][]string `json:"holders"`

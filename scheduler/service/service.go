@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/ferry-video/ferry/scheduler/nodemeta"
+	"github.com/ferry-video/ferry/scheduler/placement"
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/nomad/api"
 )
 
 // Clock is the time source of the loop, so tests can fire timers by hand.
@@ -111,15 +113,22 @@ func (s *Service) Run(ctx context.Context) {
 		if retry != nil || cat.last == nil {
 			continue
 		}
-		if err := s.Pass(ctx, *cat.last); err != nil {
-			failures++
-			delay := backoff(failures)
-			s.log.Warn("reconcile pass failed; retrying", "error", err, "failures", failures, "retry_in", delay)
-			retry = s.clock.After(delay)
-			continue
-		}
-		failures = 0
+		retry = s.passOrBackoff(ctx, *cat.last, &failures)
 	}
+}
+
+// passOrBackoff runs a pass. When it fails, it counts the failure and
+// returns the channel that fires when the backoff ends.
+func (s *Service) passOrBackoff(ctx context.Context, cat Catalog, failures *int) <-chan time.Time {
+	err := s.Pass(ctx, cat)
+	if err == nil {
+		*failures = 0
+		return nil
+	}
+	*failures++
+	delay := backoff(*failures)
+	s.log.Warn("reconcile pass failed; retrying", "error", err, "failures", *failures, "retry_in", delay)
+	return s.clock.After(delay)
 }
 
 // catalogState is the catalog the loop plans with.
@@ -163,8 +172,8 @@ func (s *Service) acceptCatalog(u catalogUpdate, st *catalogState) {
 
 // Pass runs one reconcile pass: it syncs node metadata with the catalog,
 // then expands each template job and registers those that changed. A job
-// whose expansion fails keeps its groups and is reported in Status; a
-// failure to talk to Nomad fails the pass.
+// whose expansion fails keeps its groups and is reported in Status. A
+// failed Nomad request fails the pass.
 func (s *Service) Pass(ctx context.Context, cat Catalog) error {
 	metaNodes, nodes, err := s.nomad.Nodes(ctx)
 	if err != nil {
@@ -181,48 +190,82 @@ func (s *Service) Pass(ctx context.Context, cat Catalog) error {
 	if err != nil {
 		return s.fail(err)
 	}
-	var statuses []JobStatus
+	previous := s.jobErrors()
+	var tally passTally
 	var registerErrs []error
-	plans, registered, expandErrs := 0, 0, 0
 	for _, job := range jobs {
-		id := deref(job.ID)
-		res, err := Expand(job, cat, nodes)
-		st := jobStatus(res, err, id)
+		st, err := s.reconcileJob(ctx, job, cat, nodes, previous[deref(job.ID)], &tally)
 		if err != nil {
-			expandErrs++
-			s.log.Error("job not expanded; its groups stay as they are", "job_id", id, "error", err)
-			statuses = append(statuses, st)
-			continue
+			registerErrs = append(registerErrs, err)
 		}
-		plans++
-		if res.Changed {
-			if err := s.nomad.Register(ctx, res.Job); err != nil {
-				registerErrs = append(registerErrs, err)
-			} else {
-				st.Registered = true
-				registered++
-				s.log.Info("registered expanded job", "job_id", id, "plan_hash", res.Hash, "groups", len(res.Plan.Placements), "unplaced", len(res.Plan.Unplaced))
-			}
-		}
-		statuses = append(statuses, st)
+		tally.jobs = append(tally.jobs, st)
 	}
-	s.record(statuses, plans, registered, expandErrs)
+	s.record(tally)
 	if err := errors.Join(registerErrs...); err != nil {
 		return s.fail(err)
 	}
 	return nil
 }
 
-func (s *Service) record(jobs []JobStatus, plans, registered, expandErrs int) {
+// passTally counts what one pass did.
+type passTally struct {
+	jobs         []JobStatus
+	plans        int
+	registered   int
+	expandErrors int
+}
+
+// reconcileJob expands one job and registers it when it changed. It
+// returns an error only when registering fails. An expansion error goes
+// into the job's status, and is logged only when it differs from the last
+// pass's, because passes run on every Nomad change.
+func (s *Service) reconcileJob(ctx context.Context, job *api.Job, cat Catalog, nodes []placement.Node, previousErr string, tally *passTally) (JobStatus, error) {
+	id := deref(job.ID)
+	res, err := Expand(job, cat, nodes)
+	st := jobStatus(res, err, id)
+	if err != nil {
+		tally.expandErrors++
+		if previousErr != err.Error() {
+			s.log.Error("job not expanded; its groups stay as they are", "job_id", id, "error", err)
+		}
+		return st, nil
+	}
+
+	tally.plans++
+	if !res.Changed {
+		return st, nil
+	}
+	if err := s.nomad.Register(ctx, res.Job); err != nil {
+		return st, err
+	}
+	st.Registered = true
+	tally.registered++
+	s.log.Info("registered expanded job", "job_id", id, "plan_hash", res.Hash,
+		"groups", len(res.Plan.Placements), "unplaced", len(res.Plan.Unplaced))
+	return st, nil
+}
+
+// jobErrors returns the expansion error of each job in the last pass.
+func (s *Service) jobErrors() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]string, len(s.status.Jobs))
+	for _, j := range s.status.Jobs {
+		out[j.Job] = j.Error
+	}
+	return out
+}
+
+func (s *Service) record(tally passTally) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.status.Passes++
-	s.status.Plans += plans
-	s.status.Registrations += registered
-	s.status.Errors += expandErrs
-	s.status.Jobs = jobs
+	s.status.Plans += tally.plans
+	s.status.Registrations += tally.registered
+	s.status.Errors += tally.expandErrors
+	s.status.Jobs = tally.jobs
 	s.status.LastPassAt = s.clock.Now()
-	for _, j := range jobs {
+	for _, j := range tally.jobs {
 		if j.Error != "" {
 			s.status.LastError, s.status.LastErrorAt = j.Error, s.clock.Now()
 		}

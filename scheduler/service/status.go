@@ -6,7 +6,8 @@ import (
 	"github.com/ferry-video/ferry/scheduler/placement"
 )
 
-// Status is what the service last did, for the status command and metrics.
+// Status is the record of the service's catalog reads and passes, for the
+// status endpoint and metrics.
 type Status struct {
 	// CatalogReadAt is when the catalog was last read successfully.
 	CatalogReadAt time.Time `json:"catalog_read_at"`
@@ -30,7 +31,8 @@ type Status struct {
 // JobStatus is the last expansion of one template job.
 type JobStatus struct {
 	Job string `json:"job"`
-	// Error is why the job was not expanded. Its groups stay as they were.
+	// Error is the reason the job was not expanded. Its groups stay as
+	// they were.
 	Error      string                `json:"error,omitempty"`
 	Hash       string                `json:"plan_hash,omitempty"`
 	Registered bool                  `json:"registered,omitempty"`
