@@ -19,6 +19,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -51,52 +52,44 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
+// options are the command's parsed flags.
+type options struct {
+	consulAddr string
+	service    string
+	tags       []string
+	expected   []string
+	output     string
+	timeout    time.Duration
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	flags := flag.NewFlagSet("report", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	consulAddr := flags.String("consul-addr", "", "Consul HTTP API address, host:port (default $CONSUL_HTTP_ADDR, else 127.0.0.1:8500)")
-	service := flags.String("service", "motion-detect", "Consul service name of the motion instances")
-	expect := flags.String("expect", "", "comma-separated camera ids that must appear in the report")
-	output := flags.String("o", "-", "file to write the report to; - writes to standard output")
-	timeout := flags.Duration("timeout", 30*time.Second, "time limit for the Consul query and each /events request")
-	var tags stringList
-	flags.Var(&tags, "tag", "Consul tag every instance must have, such as site:downtown; repeat for several")
-	if err := flags.Parse(args); err != nil {
-		return exitFailure
-	}
-	if flags.NArg() > 0 {
-		fmt.Fprintf(stderr, "report: unexpected argument %q\n", flags.Arg(0))
-		return exitFailure
-	}
-	if *timeout <= 0 {
-		fmt.Fprintf(stderr, "report: invalid -timeout %s: must be more than 0\n", *timeout)
-		return exitFailure
-	}
-	expected, err := parseExpected(*expect)
+	opts, err := parseOptions(args, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "report: %v\n", err)
+		if !errors.Is(err, errFlagsPrinted) {
+			fmt.Fprintf(stderr, "report: %v\n", err)
+		}
 		return exitFailure
 	}
 
 	config := api.DefaultConfig()
-	if *consulAddr != "" {
-		config.Address = *consulAddr
+	if opts.consulAddr != "" {
+		config.Address = opts.consulAddr
 	}
 	client, err := api.NewClient(config)
 	if err != nil {
 		fmt.Fprintf(stderr, "report: invalid -consul-addr %q: %v\n", config.Address, err)
 		return exitFailure
 	}
-	collector := &Collector{Health: client.Health(), HTTP: &http.Client{Timeout: *timeout}, Service: *service, Tags: tags}
-	queryCtx, cancel := context.WithTimeout(ctx, *timeout)
+	collector := &Collector{Health: client.Health(), HTTP: &http.Client{Timeout: opts.timeout}, Service: opts.service, Tags: opts.tags}
+	queryCtx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
-	report, err := collector.Collect(queryCtx, expected)
+	report, err := collector.Collect(queryCtx, opts.expected)
 	if err != nil {
 		fmt.Fprintf(stderr, "report: %v: check that Consul answers at %s\n", err, config.Address)
 		return exitFailure
 	}
 
-	if err := writeReport(*output, stdout, report); err != nil {
+	if err := writeReport(opts.output, stdout, report); err != nil {
 		fmt.Fprintf(stderr, "report: %v\n", err)
 		return exitFailure
 	}
@@ -107,6 +100,41 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitMissing
 	}
 	return exitOK
+}
+
+// errFlagsPrinted is returned for errors that the flag package has already
+// printed with the usage.
+var errFlagsPrinted = errors.New("invalid flags")
+
+// parseOptions parses and checks the flags.
+func parseOptions(args []string, stderr io.Writer) (*options, error) {
+	flags := flag.NewFlagSet("report", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	opts := &options{}
+	flags.StringVar(&opts.consulAddr, "consul-addr", "", "Consul HTTP API address, host:port (default $CONSUL_HTTP_ADDR, else 127.0.0.1:8500)")
+	flags.StringVar(&opts.service, "service", "motion-detect", "Consul service name of the motion instances")
+	expect := flags.String("expect", "", "comma-separated camera ids that must appear in the report")
+	flags.StringVar(&opts.output, "o", "-", "file to write the report to; - writes to standard output")
+	flags.DurationVar(&opts.timeout, "timeout", 30*time.Second, "time limit for the Consul query and each /events request")
+	var tags stringList
+	flags.Var(&tags, "tag", "Consul tag every instance must have, such as site:downtown; repeat for several")
+	if err := flags.Parse(args); err != nil {
+		return nil, errFlagsPrinted
+	}
+	opts.tags = tags
+
+	if flags.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", flags.Arg(0))
+	}
+	if opts.timeout <= 0 {
+		return nil, fmt.Errorf("invalid -timeout %s: must be more than 0", opts.timeout)
+	}
+	expected, err := parseExpected(*expect)
+	if err != nil {
+		return nil, err
+	}
+	opts.expected = expected
+	return opts, nil
 }
 
 func parseExpected(list string) ([]string, error) {
