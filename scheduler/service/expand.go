@@ -195,13 +195,14 @@ func GroupName(template, camera string) string {
 // hash removed. Nomad's canonical form of a job is stable across reads, so
 // the same template and plan give the same hash.
 func planHash(job *api.Job, spec Spec) string {
-	c := copyJob(job)
+	c := *job
+	c.Meta = maps.Clone(job.Meta)
 	delete(c.Meta, MetaPlanHash)
 	// Nomad sets these on every registration, so they change without
 	// any change of input.
 	c.Version, c.ModifyIndex, c.JobModifyIndex, c.CreateIndex, c.SubmitTime = nil, nil, nil, nil, nil
 	c.Status, c.StatusDescription, c.Stable = nil, nil, nil
-	data, err := json.Marshal(c)
+	data, err := json.Marshal(&c)
 	if err != nil {
 		panic(fmt.Sprintf("encode job %q: %v", spec.JobID, err))
 	}

@@ -1,6 +1,8 @@
 package service
 
 import (
+	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -14,18 +16,20 @@ import (
 // placement in plan keeps its group unchanged, so that a gap in the catalog
 // never stops running work. It returns the names of those kept groups.
 func buildJob(job *api.Job, spec Spec, tmpl *api.TaskGroup, plan placement.Plan) (*api.Job, []string) {
-	out := copyJob(job)
+	shell := *job
+	shell.TaskGroups = nil
+	out := copyJob(&shell)
 	if out.Meta == nil {
 		out.Meta = make(map[string]string)
 	}
 
 	existing := make(map[string]*api.TaskGroup)
-	out.TaskGroups = out.TaskGroups[:0]
-	for _, tg := range copyJob(job).TaskGroups {
+	for _, tg := range job.TaskGroups {
 		if camera := tg.Meta[GroupMetaCamera]; camera != "" {
 			existing[camera] = tg
 			continue
 		}
+		tg = copyGroup(tg)
 		if deref(tg.Name) == spec.Template {
 			tg.Count = pointer(0)
 		}
@@ -34,9 +38,10 @@ func buildJob(job *api.Job, spec Spec, tmpl *api.TaskGroup, plan placement.Plan)
 
 	placed := make(map[string]bool)
 	var expanded []*api.TaskGroup
+	encoded := encodeGroup(tmpl)
 	for _, p := range plan.Placements {
 		placed[p.CameraID] = true
-		expanded = append(expanded, pinnedGroup(tmpl, spec, p))
+		expanded = append(expanded, pinnedGroup(encoded, spec, p))
 	}
 	var kept []string
 	for _, camera := range slices.Sorted(maps.Keys(existing)) {
@@ -44,7 +49,7 @@ func buildJob(job *api.Job, spec Spec, tmpl *api.TaskGroup, plan placement.Plan)
 			continue
 		}
 		kept = append(kept, deref(existing[camera].Name))
-		expanded = append(expanded, existing[camera])
+		expanded = append(expanded, copyGroup(existing[camera]))
 	}
 	// Sorting by name keeps the job, and so its hash, the same when a
 	// group moves between placed and kept.
@@ -57,8 +62,8 @@ func buildJob(job *api.Job, spec Spec, tmpl *api.TaskGroup, plan placement.Plan)
 // gets a constraint that its node holds the camera, and a preferred group an
 // affinity for such nodes. Both get an affinity for the chosen node, and
 // their metadata records the choice and its reason.
-func pinnedGroup(tmpl *api.TaskGroup, spec Spec, p placement.Placement) *api.TaskGroup {
-	tg := copyGroup(tmpl)
+func pinnedGroup(tmpl []byte, spec Spec, p placement.Placement) *api.TaskGroup {
+	tg := decodeGroup(tmpl)
 	tg.Name = pointer(GroupName(spec.Template, p.CameraID))
 	tg.Count = pointer(1)
 
@@ -88,8 +93,25 @@ func IsExpandedGroup(tg *api.TaskGroup) bool {
 }
 
 func copyGroup(tg *api.TaskGroup) *api.TaskGroup {
-	job := copyJob(&api.Job{TaskGroups: []*api.TaskGroup{tg}})
-	return job.TaskGroups[0]
+	return decodeGroup(encodeGroup(tg))
+}
+
+// encodeGroup and decodeGroup copy groups through JSON, so that a copy
+// shares no pointers with the job it came from.
+func encodeGroup(tg *api.TaskGroup) []byte {
+	data, err := json.Marshal(tg)
+	if err != nil {
+		panic(fmt.Sprintf("encode task group: %v", err))
+	}
+	return data
+}
+
+func decodeGroup(data []byte) *api.TaskGroup {
+	var tg api.TaskGroup
+	if err := json.Unmarshal(data, &tg); err != nil {
+		panic(fmt.Sprintf("decode task group: %v", err))
+	}
+	return &tg
 }
 
 func pointer[T any](v T) *T { return &v }
