@@ -17,9 +17,13 @@ import (
 // driverStateVersion is the format of driverState in TaskHandle.DriverState.
 const driverStateVersion = 1
 
-// waitRetryDelay is the pause before asking Docker again after a failed
-// container wait, such as during a dockerd restart.
-const waitRetryDelay = 2 * time.Second
+// Bounds of the pause before waiting on the container again after a failed
+// container wait, such as during a dockerd restart. The pause doubles after
+// each failure.
+const (
+	waitRetryMinDelay = time.Second
+	waitRetryMaxDelay = 30 * time.Second
+)
 
 // driverState is everything RecoverTask needs, because Nomad drops the task's
 // driver config from the handle after an agent restart.
@@ -93,6 +97,7 @@ func (h *taskHandle) exitResult() *plugins.ExitResult {
 
 // watch waits for the container to exit and records its result.
 func (h *taskHandle) watch(ctx context.Context) {
+	backoff := reconnectBackoff{min: waitRetryMinDelay, max: waitRetryMaxDelay}
 	for {
 		result, err := h.waitOnce(ctx)
 		if err == nil {
@@ -102,11 +107,12 @@ func (h *taskHandle) watch(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		h.logger.Warn("failed to wait for container, retrying", "error", err)
+		delay := backoff.delay()
+		h.logger.Warn("failed to wait for container, retrying", "delay", delay, "error", err)
 		select {
 		case <-ctx.Done():
 			return
-		case <-h.clock.After(waitRetryDelay):
+		case <-h.clock.After(delay):
 		}
 	}
 }
