@@ -22,8 +22,9 @@ const (
 	MetaTimeRange = "ferry.time_range"
 	// MetaLocality is "required" or "preferred" (the default).
 	MetaLocality = "ferry.locality"
-	// MetaPlanHash is the hash of the inputs of the last registered
-	// expansion. The service registers again only when it changes.
+	// MetaPlanHash is the hash of the last registered expanded job,
+	// taken without this key. The service registers again only when the
+	// hash of a new expansion differs from it.
 	MetaPlanHash = "ferry.plan_hash"
 )
 
