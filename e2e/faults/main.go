@@ -1,0 +1,74 @@
+// Command faults injects faults into the video task driver many times at
+// random points: plugin crashes (also in the middle of StartTask), restarts
+// of a private dockerd with and without live restore, and, when a Nomad
+// binary is found, plugin crashes and agent restarts under Nomad. It prints
+// one JSON report as its last line and exits non-zero when a task was lost,
+// duplicated, restarted without need, a container was left behind or a log
+// line was lost or written twice.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Report is the result of a run, printed as one JSON line.
+type Report struct {
+	Rounds                 int   `json:"rounds"`
+	Seed                   int64 `json:"seed"`
+	TasksLost              int   `json:"tasks_lost"`
+	Duplicates             int   `json:"duplicates"`
+	RestartedWithoutNeed   int   `json:"restarted_without_need"`
+	StrayContainers        int   `json:"stray_containers"`
+	StrayVMs               int   `json:"stray_vms"`
+	LogLinesLost           int   `json:"log_lines_lost"`
+	LogLinesDuplicated     int   `json:"log_lines_duplicated"`
+	OfflineRebootRecovered int   `json:"offline_reboot_recovered"`
+	OfflineRebootTotal     int   `json:"offline_reboot_total"`
+	WithNomad              bool  `json:"with_nomad"`
+}
+
+// Failed reports whether anything was lost, duplicated or left behind.
+func (r *Report) Failed() bool {
+	return r.TasksLost+r.Duplicates+r.RestartedWithoutNeed+r.StrayContainers+r.StrayVMs+
+		r.LogLinesLost+r.LogLinesDuplicated > 0 ||
+		r.OfflineRebootRecovered != r.OfflineRebootTotal
+}
+
+func main() {
+	var opts Options
+	flag.IntVar(&opts.Rounds, "rounds", 50, "number of fault rounds, shared among the scenarios")
+	flag.Int64Var(&opts.Seed, "seed", 0, "seed of the random fault points; 0 picks one from the clock (replay a run with its printed seed)")
+	flag.DurationVar(&opts.Timeout, "timeout", 30*time.Minute, "time limit of the whole run; the run stops starting rounds once it is reached")
+	flag.BoolVar(&opts.Nomad, "nomad", true, "also run the Nomad scenario when a Nomad binary is found through NOMAD_BIN or PATH")
+	flag.Parse()
+	if opts.Seed == 0 {
+		opts.Seed = time.Now().UnixNano()
+	}
+	if opts.Rounds <= 0 {
+		fmt.Fprintf(os.Stderr, "invalid -rounds %d: give a positive number of rounds\n", opts.Rounds)
+		os.Exit(2)
+	}
+
+	logger := hclog.New(&hclog.LoggerOptions{Name: "faults", Level: hclog.LevelFromString(os.Getenv("FAULTS_LOG_LEVEL")), Output: os.Stderr})
+	logger.Info("starting fault run", "seed", opts.Seed, "rounds", opts.Rounds, "timeout", opts.Timeout)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	report, err := Run(ctx, opts, logger)
+	out, _ := json.Marshal(report)
+	if err != nil {
+		logger.Error("fault run failed", "seed", opts.Seed, "error", err)
+	}
+	fmt.Println(string(out))
+	if err != nil || report.Failed() {
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	mrand "math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/docker/docker/client"
+	"github.com/hashicorp/go-hclog"
+)
+
+// Options are the command-line settings of a run.
+type Options struct {
+	Rounds  int
+	Seed    int64
+	Timeout time.Duration
+	Nomad   bool
+}
+
+// suite is the state shared by the scenarios of one run.
+type suite struct {
+	logger   hclog.Logger
+	rng      *mrand.Rand
+	deadline time.Time
+	report   *Report
+
+	repoRoot string
+	tempDir  string
+	binary   string
+	docker   *client.Client
+	// nodeID labels every container of this run, so that the checks and the
+	// cleanup find only those.
+	nodeID string
+}
+
+// scenario runs up to rounds rounds of one kind of fault and returns how
+// many it ran.
+type scenario struct {
+	name string
+	run  func(ctx context.Context, s *suite, rounds int) (int, error)
+}
+
+// Run builds the plugin, runs the scenarios with opts.Rounds rounds in all
+// and returns the report. A run stops starting rounds at opts.Timeout.
+func Run(ctx context.Context, opts Options, logger hclog.Logger) (*Report, error) {
+	report := &Report{Seed: opts.Seed}
+	s, err := newSuite(ctx, opts, logger, report)
+	if err != nil {
+		return report, err
+	}
+	defer s.close()
+
+	scenarios := []scenario{
+		{"plugin crash", runCrashScenario},
+		{"dockerd restart with live restore", runDaemonScenario(true)},
+		{"dockerd restart without live restore", runDaemonScenario(false)},
+	}
+	share := int(math.Ceil(float64(opts.Rounds) / float64(len(scenarios))))
+	for _, sc := range scenarios {
+		if report.Rounds >= opts.Rounds || s.expired() {
+			break
+		}
+		rounds := min(share, opts.Rounds-report.Rounds)
+		logger.Info("starting scenario", "scenario", sc.name, "rounds", rounds)
+		done, err := sc.run(ctx, s, rounds)
+		report.Rounds += done
+		if err != nil {
+			return report, fmt.Errorf("scenario %s: %w", sc.name, err)
+		}
+	}
+	return report, nil
+}
+
+func newSuite(ctx context.Context, opts Options, logger hclog.Logger, report *Report) (*suite, error) {
+	s := &suite{
+		logger:   logger,
+		rng:      mrand.New(mrand.NewSource(opts.Seed)),
+		deadline: time.Now().Add(opts.Timeout),
+		report:   report,
+		nodeID:   "faults-" + randomHex(6),
+	}
+	root, err := findRepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	s.repoRoot = root
+	if s.tempDir, err = os.MkdirTemp("", "ferry-faults"); err != nil {
+		return nil, err
+	}
+	s.binary = filepath.Join(s.tempDir, "video")
+	build := exec.CommandContext(ctx, "go", "build", "-o", s.binary, "./plugins/cmd/video")
+	build.Dir = root
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		s.close()
+		return nil, fmt.Errorf("build the video plugin: %w", err)
+	}
+
+	if s.docker, err = client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation()); err != nil {
+		s.close()
+		return nil, fmt.Errorf("create Docker client: %w", err)
+	}
+	if _, err := s.docker.Ping(ctx); err != nil {
+		s.close()
+		return nil, fmt.Errorf("dockerd is not reachable at %s (start dockerd to run the fault suite): %w", s.docker.DaemonHost(), err)
+	}
+	if err := importTestImage(ctx, s.docker); err != nil {
+		s.close()
+		return nil, fmt.Errorf("build test image %s: %w", testImage, err)
+	}
+	return s, nil
+}
+
+func (s *suite) close() {
+	if s.docker != nil {
+		s.docker.Close()
+	}
+	if s.tempDir != "" {
+		os.RemoveAll(s.tempDir)
+	}
+}
+
+// expired reports whether the run's time limit has passed.
+func (s *suite) expired() bool { return time.Now().After(s.deadline) }
+
+// randomDelay returns a delay of up to max, drawn from the run's seed.
+func (s *suite) randomDelay(max time.Duration) time.Duration {
+	return time.Duration(s.rng.Int63n(int64(max) + 1))
+}
+
+func findRepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("go.mod not found above the working directory: run the fault suite inside the ferry repository")
+		}
+		dir = parent
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
