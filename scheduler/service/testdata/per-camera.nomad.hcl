@@ -23,7 +23,9 @@ job "motion-per-camera" {
   }
 
   group "motion" {
-    count = 1
+    # The template itself runs nothing. With count 1 Nomad would queue it
+    # until the scheduler's first expansion sets the count to 0.
+    count = 0
 
     restart {
       attempts = 2
