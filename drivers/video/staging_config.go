@@ -50,10 +50,12 @@ func (c *StagingConfig) validate() error {
 	return nil
 }
 
-// stagingDir returns the folder in the task's local folder that a staged
-// camera's recordings are copied into.
+// stagingDir returns the folder a staged camera's recordings are copied
+// into. It is in the task dir but outside local/ and secrets/, which the
+// container mounts read-write, so the task sees the copy only through its
+// read-only recordings mount.
 func stagingDir(cfg *plugins.TaskConfig, camera string) string {
-	return filepath.Join(cfg.TaskDir(), "local", "recordings", camera)
+	return filepath.Join(cfg.TaskDir(), "staged", camera)
 }
 
 // stageMissingCameras copies each requested camera that this node does not

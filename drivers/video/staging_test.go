@@ -252,7 +252,7 @@ func TestStartTaskStagesCamera(t *testing.T) {
 	}
 	d.logHooks.saved = env.logs.signal
 
-	config := shellTask("wc -c < /recordings/remote-cam/a.mp4; touch /recordings/remote-cam/x 2>/dev/null && echo writable || echo read-only")
+	config := shellTask("wc -c < /recordings/remote-cam/a.mp4; touch /recordings/remote-cam/x 2>/dev/null && echo writable || echo read-only; ls /local | grep -q . && echo local-not-empty || echo local-empty")
 	config["cameras"] = cty.ListVal([]cty.Value{cty.StringVal("remote-cam")})
 	config["network_mode"] = cty.StringVal("none")
 	task := env.newTask("staged", config)
@@ -270,7 +270,7 @@ func TestStartTaskStagesCamera(t *testing.T) {
 	if got := waitExit(t, d, task.cfg.ID).ExitCode; got != 0 {
 		t.Errorf("exit code = %d, want 0", got)
 	}
-	task.stdout.waitFor(t, "read-only\n", 20*time.Second)
+	task.stdout.waitFor(t, "read-only\nlocal-empty\n", 20*time.Second)
 	if want := strconv.Itoa(len(recording)) + "\n"; !strings.Contains(task.stdout.String(), want) {
 		t.Errorf("stdout = %q, want the staged size %q", task.stdout.String(), want)
 	}
