@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/ferry-video/ferry/internal/consultest"
 )
 
 // motionNoRecordings is the motion program's exit code for a camera
@@ -212,7 +214,8 @@ func describeChecks(checks api.HealthChecks) string {
 }
 
 func TestReportAgainstConsul(t *testing.T) {
-	client, consulAddr := startConsul(t)
+	agent := consultest.Start(t)
+	client, consulAddr := agent.Client(t), agent.HTTPAddr
 	bin := buildMotion(t)
 
 	healthy := startMotion(t, bin, cameraFolder(t, "north-gate", true), exitOK)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferry-video/ferry/scheduler/internal/consultest"
+	"github.com/ferry-video/ferry/internal/consultest"
 	"github.com/hashicorp/consul/api"
 	"github.com/hashicorp/go-hclog"
 )

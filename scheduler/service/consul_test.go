@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferry-video/ferry/scheduler/internal/consultest"
+	"github.com/ferry-video/ferry/internal/consultest"
 	"github.com/ferry-video/ferry/scheduler/registrar"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/api"
