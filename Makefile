@@ -11,12 +11,12 @@ ARGS        ?=
 # Plugin binaries, each built from plugins/cmd/<name> and named after the
 # plugin, as Nomad requires. Commands are the other programs ferry ships.
 PLUGINS  := video camera vsphere
-COMMANDS := plugins/cmd/ferry-harness scheduler/cmd/ferry-registrar
+COMMANDS := plugins/cmd/ferry-harness scheduler/cmd/ferry-registrar scheduler/cmd/ferry-scheduler jobspecs/report
 
 .PHONY: help build consul image test e2e demo bench install clean
 
 help:
-	@echo "make build    build the plugins into $(BIN)/plugins and the harness and registrar into $(BIN)"
+	@echo "make build    build the plugins into $(BIN)/plugins and the commands into $(BIN)"
 	@echo "make consul   build the Consul agent the tests start into ~/.cache/ferry (once)"
 	@echo "make image    build the ferry/motion-detect image into the local Docker daemon"
 	@echo "make test     go vet and go test ./... (Nomad end-to-end tests run when a nomad binary is found)"
