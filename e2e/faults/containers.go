@@ -62,18 +62,16 @@ func containerStdout(ctx context.Context, docker *client.Client, id string) ([]b
 	return stdout.Bytes(), nil
 }
 
-// compareLines counts the numbered lines "line N" that printed contains and
-// written lacks, and the extra copies of those that written contains more
-// than once.
+// compareLines counts the numbered lines "line N" that printed contains
+// more often than written, and those that written contains more often than
+// printed. A container that restarts prints each number again.
 func compareLines(printed, written []byte) (lost, duplicated int) {
-	counts := numberedLines(written)
-	for n := range numberedLines(printed) {
-		switch c := counts[n]; {
-		case c == 0:
-			lost++
-		case c > 1:
-			duplicated += c - 1
-		}
+	want, got := numberedLines(printed), numberedLines(written)
+	for n, count := range want {
+		lost += max(count-got[n], 0)
+	}
+	for n, count := range got {
+		duplicated += max(count-want[n], 0)
 	}
 	return lost, duplicated
 }

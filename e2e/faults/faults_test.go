@@ -24,6 +24,8 @@ func TestCompareLines(t *testing.T) {
 		{"repeated after resume", "line 1\nline 2\n", "line 1\nline 2\nline 2\nline 2\n", 0, 2},
 		{"other lines ignored", "ready\nline 1\n", "line 1\nnoise\n", 0, 0},
 		{"empty", "", "", 0, 0},
+		{"container restarted", "line 1\nline 2\nline 1\n", "line 1\nline 2\nline 1\n", 0, 0},
+		{"second run lost", "line 1\nline 1\n", "line 1\n", 1, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,5 +142,23 @@ func TestDaemonScenario(t *testing.T) {
 				t.Errorf("stray containers = %d, want 0", s.report.StrayContainers)
 			}
 		})
+	}
+}
+
+func TestRebootScenario(t *testing.T) {
+	s := newTestSuite(t)
+	done, err := runRebootScenario(context.Background(), s, 2)
+	if err != nil {
+		t.Fatalf("runRebootScenario: %v", err)
+	}
+	if done != 2 {
+		t.Errorf("rounds = %d, want 2", done)
+	}
+	checkClean(t, s.report)
+	if s.report.OfflineRebootRecovered != s.report.OfflineRebootTotal {
+		t.Errorf("recovered after reboot = %d of %d, want all", s.report.OfflineRebootRecovered, s.report.OfflineRebootTotal)
+	}
+	if s.report.StrayContainers != 0 {
+		t.Errorf("stray containers = %d, want 0", s.report.StrayContainers)
 	}
 }

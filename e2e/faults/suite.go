@@ -62,6 +62,7 @@ func Run(ctx context.Context, opts Options, logger hclog.Logger) (*Report, error
 		{"plugin crash", runCrashScenario},
 		{"dockerd restart with live restore", runDaemonScenario(true)},
 		{"dockerd restart without live restore", runDaemonScenario(false)},
+		{"offline reboot", runRebootScenario},
 	}
 	share := int(math.Ceil(float64(opts.Rounds) / float64(len(scenarios))))
 	for _, sc := range scenarios {
