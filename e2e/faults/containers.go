@@ -17,8 +17,9 @@ import (
 
 // Labels the video driver puts on every container it creates.
 const (
-	labelNodeID = "com.ferry-video.node_id"
-	labelTaskID = "com.ferry-video.task_id"
+	labelNodeID  = "com.ferry-video.node_id"
+	labelAllocID = "com.ferry-video.alloc_id"
+	labelTaskID  = "com.ferry-video.task_id"
 )
 
 // listContainers returns the containers, running or not, with label=value.

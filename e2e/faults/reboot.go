@@ -51,12 +51,12 @@ func runRebootScenario(ctx context.Context, s *suite, rounds int) (done int, err
 
 func (s *suite) rebootRound(ctx context.Context, p *plugin, d *privateDaemon) error {
 	p.taskExtra = "network_mode = \"none\"\nrestart_on_boot = true\n"
-	kept, err := s.startTask(ctx, p, d.docker, "boot")
+	bootTask, err := s.startTask(ctx, p, d.docker, "boot")
 	if err != nil {
 		return err
 	}
 	p.taskExtra = "network_mode = \"none\"\n"
-	plain, err := s.startTask(ctx, p, d.docker, "plain")
+	plainTask, err := s.startTask(ctx, p, d.docker, "plain")
 	if err != nil {
 		return err
 	}
@@ -75,14 +75,14 @@ func (s *suite) rebootRound(ctx context.Context, p *plugin, d *privateDaemon) er
 	}
 
 	s.report.OfflineRebootTotal++
-	if s.checkAdopted(ctx, p, d, kept) {
+	if s.checkAdopted(ctx, p, d, bootTask) {
 		s.report.OfflineRebootRecovered++
 	}
-	s.checkStayedStopped(ctx, p, d, plain)
-	if err := s.finishTask(ctx, p, d.docker, kept); err != nil {
+	s.checkStayedStopped(ctx, p, d, plainTask)
+	if err := s.finishTask(ctx, p, d.docker, bootTask); err != nil {
 		return err
 	}
-	s.forget(ctx, p, d.docker, plain)
+	s.forget(ctx, p, d.docker, plainTask)
 	return nil
 }
 

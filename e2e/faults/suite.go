@@ -15,6 +15,8 @@ import (
 
 	"github.com/docker/docker/client"
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/ferry-video/ferry/e2e/cluster"
 )
 
 // Options are the command-line settings of a run.
@@ -63,6 +65,12 @@ func Run(ctx context.Context, opts Options, logger hclog.Logger) (*Report, error
 		{"dockerd restart with live restore", runDaemonScenario(true)},
 		{"dockerd restart without live restore", runDaemonScenario(false)},
 		{"offline reboot", runRebootScenario},
+	}
+	if opts.Nomad {
+		if nomad, err := cluster.FindNomad(); err == nil {
+			report.WithNomad = true
+			scenarios = append(scenarios, scenario{"nomad", runNomadScenario(nomad)})
+		}
 	}
 	share := int(math.Ceil(float64(opts.Rounds) / float64(len(scenarios))))
 	for _, sc := range scenarios {
