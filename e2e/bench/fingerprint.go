@@ -18,7 +18,7 @@ var aviHeader = []byte("RIFF\x10\x00\x00\x00AVI LIST")
 
 // fingerprintCost is the video plugin's CPU time per fingerprint period,
 // with empty camera storage and with the recordings in place. Each period
-// asks Docker for its version and rescans camera storage.
+// requests Docker's version and rescans camera storage.
 type fingerprintCost struct {
 	Cameras         int     `json:"cameras"`
 	Recordings      int     `json:"recordings"`

@@ -68,7 +68,7 @@ func (b *bench) submitToStarted(ctx context.Context, driver string, round int) (
 	}
 	allocs, err := b.waitRunning(ctx, jobID, 1)
 	if err == nil && len(allocs) != 1 {
-		err = fmt.Errorf("job %q has %d allocations, want 1", jobID, len(allocs))
+		err = fmt.Errorf("job %q has %d allocations, expected 1", jobID, len(allocs))
 	}
 	var started int64
 	if err == nil {
