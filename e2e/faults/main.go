@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -42,15 +44,28 @@ func (r *Report) Failed() bool {
 		r.OfflineRebootRecovered != r.OfflineRebootTotal
 }
 
+// scenarioNames are the values -scenarios accepts.
+var scenarioNames = []string{"crash", "live-restore", "no-live-restore", "reboot", "nomad"}
+
 func main() {
 	var opts Options
 	flag.IntVar(&opts.Rounds, "rounds", 50, "number of fault rounds, shared among the scenarios")
 	flag.Int64Var(&opts.Seed, "seed", 0, "seed of the random fault points; 0 picks one from the clock (replay a run with its printed seed)")
 	flag.DurationVar(&opts.Timeout, "timeout", 30*time.Minute, "time limit of the whole run; the run stops starting rounds once it is reached")
 	flag.BoolVar(&opts.Nomad, "nomad", true, "also run the Nomad scenario when a Nomad binary is found through NOMAD_BIN or PATH")
+	scenarios := flag.String("scenarios", "", "comma-separated scenarios to run, of crash, live-restore, no-live-restore, reboot and nomad; empty runs all")
 	flag.Parse()
 	if opts.Seed == 0 {
 		opts.Seed = time.Now().UnixNano()
+	}
+	if *scenarios != "" {
+		opts.Scenarios = strings.Split(*scenarios, ",")
+		for _, name := range opts.Scenarios {
+			if !slices.Contains(scenarioNames, name) {
+				fmt.Fprintf(os.Stderr, "invalid -scenarios entry %q: use one of %s\n", name, strings.Join(scenarioNames, ", "))
+				os.Exit(2)
+			}
+		}
 	}
 	if opts.Rounds <= 0 {
 		fmt.Fprintf(os.Stderr, "invalid -rounds %d: give a positive number of rounds\n", opts.Rounds)

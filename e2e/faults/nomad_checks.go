@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -93,6 +95,10 @@ func (s *suite) checkNomadTask(ctx context.Context, c *cluster.Cluster, t *nomad
 	})
 	if err != nil {
 		return err
+	}
+	if !s.waitAllocStats(ctx, c, t) {
+		s.report.TasksLost++
+		return nil
 	}
 	state := alloc.TaskStates["counter"]
 	if alloc.ClientStatus != "running" || state.State != "running" {
@@ -191,4 +197,40 @@ func linesUpTo(data []byte, limit int) []byte {
 		out = append(out, line...)
 	}
 	return out
+}
+
+// waitAllocStats waits until the client returns the allocation's resource
+// usage, which it reads through the driver's task handle, so that a task the
+// relaunched plugin did not adopt does not pass as running.
+func (s *suite) waitAllocStats(ctx context.Context, c *cluster.Cluster, t *nomadTask) bool {
+	wctx, cancel := context.WithTimeout(ctx, nomadSettle)
+	defer cancel()
+	url := c.Server.Address + "/v1/client/allocation/" + t.allocID + "/stats"
+	var lastErr error
+	err := cluster.Poll(wctx, "stats of allocation "+t.allocID, func(ctx context.Context) (bool, error) {
+		lastErr = getOK(ctx, url)
+		return lastErr == nil, nil
+	})
+	if err != nil {
+		s.logger.Error("allocation stats unavailable after fault", "alloc_id", t.allocID, "error", lastErr)
+		return false
+	}
+	return true
+}
+
+func getOK(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, body)
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/docker/docker/client"
@@ -25,6 +26,8 @@ type Options struct {
 	Seed    int64
 	Timeout time.Duration
 	Nomad   bool
+	// Scenarios lists the scenario names to run; empty means all.
+	Scenarios []string
 }
 
 // suite is the state shared by the scenarios of one run.
@@ -61,16 +64,20 @@ func Run(ctx context.Context, opts Options, logger hclog.Logger) (*Report, error
 	defer s.close()
 
 	scenarios := []scenario{
-		{"plugin crash", runCrashScenario},
-		{"dockerd restart with live restore", runDaemonScenario(true)},
-		{"dockerd restart without live restore", runDaemonScenario(false)},
-		{"offline reboot", runRebootScenario},
+		{"crash", runCrashScenario},
+		{"live-restore", runDaemonScenario(true)},
+		{"no-live-restore", runDaemonScenario(false)},
+		{"reboot", runRebootScenario},
 	}
 	if opts.Nomad {
 		if nomad, err := cluster.FindNomad(); err == nil {
 			report.WithNomad = true
 			scenarios = append(scenarios, scenario{"nomad", runNomadScenario(nomad)})
 		}
+	}
+	if len(opts.Scenarios) > 0 {
+		scenarios = slices.DeleteFunc(scenarios, func(sc scenario) bool { return !slices.Contains(opts.Scenarios, sc.name) })
+		report.WithNomad = report.WithNomad && slices.Contains(opts.Scenarios, "nomad")
 	}
 	share := int(math.Ceil(float64(opts.Rounds) / float64(len(scenarios))))
 	for _, sc := range scenarios {
