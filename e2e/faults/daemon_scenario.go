@@ -134,7 +134,8 @@ func (s *suite) finishExited(ctx context.Context, p *plugin, d *privateDaemon, t
 	defer t.alloc.Close()
 	wctx, cancel := context.WithTimeout(ctx, exitTimeout)
 	defer cancel()
-	if _, err := p.Driver.WaitTask(wctx, t.cfg.ID); err != nil {
+	result, err := p.Driver.WaitTask(wctx, t.cfg.ID)
+	if err != nil {
 		s.logger.Error("no exit reported after dockerd restart", "task_id", t.cfg.ID, "error", err)
 		s.report.TasksLost++
 		s.forget(ctx, p, d.docker, t)
@@ -143,6 +144,12 @@ func (s *suite) finishExited(ctx context.Context, p *plugin, d *privateDaemon, t
 	info, n, err := taskContainer(ctx, d.docker, t.cfg.ID)
 	if err != nil {
 		return err
+	}
+	if n > 0 && info.State != nil && !info.State.Running && int(result.ExitCode) != info.State.ExitCode {
+		// Nomad would restart or fail the task on a false exit code.
+		s.logger.Error("reported exit code differs from the container's", "task_id", t.cfg.ID,
+			"reported", result.ExitCode, "container", info.State.ExitCode, "result_error", result.Err)
+		s.report.TasksLost++
 	}
 	var printed []byte
 	if n > 0 {
