@@ -13,7 +13,7 @@ ARGS        ?=
 PLUGINS  := video camera vsphere
 COMMANDS := plugins/cmd/ferry-harness scheduler/cmd/ferry-registrar scheduler/cmd/ferry-scheduler jobspecs/report
 
-.PHONY: help build consul image test e2e demo bench install clean
+.PHONY: help build consul image test e2e demo bench bench-nomad bench-placement faults install clean
 
 help:
 	@echo "make build    build the plugins into $(BIN)/plugins and the commands into $(BIN)"
@@ -22,7 +22,10 @@ help:
 	@echo "make test     go vet and go test ./... (Nomad end-to-end tests run when a nomad binary is found)"
 	@echo "make e2e      only the Nomad end-to-end tests"
 	@echo "make demo     run the motion-detect demo on a loopback Nomad cluster (ARGS='-o json', KEEP=1)"
-	@echo "make bench    benchmarks, as go test -json output in $(BIN)/bench.json"
+	@echo "make bench    Go benchmarks, as go test -json output in $(BIN)/bench.json"
+	@echo "make bench-nomad      the video driver's budgets inside a real Nomad agent (about 9 minutes)"
+	@echo "make bench-placement  ferry's placement against models of Nomad's on a synthetic city"
+	@echo "make faults   plugin kills, dockerd restarts, offline reboots and client restarts, seeded"
 	@echo "make install  copy the plugin binaries into PLUGIN_DIR ($(PLUGIN_DIR))"
 	@echo "make clean    remove $(BIN) and the footage cache"
 
@@ -65,6 +68,18 @@ bench:
 	@mkdir -p $(BIN)
 	$(GO) test -run '^$$' -bench . -benchmem -json ./... > $(BIN)/bench.json
 	@echo "benchmark results: $(BIN)/bench.json"
+
+# Needs a Nomad binary from NOMAD_BIN or PATH; prints one JSON object.
+bench-nomad: build
+	$(GO) run ./e2e/bench -json -plugin $(BIN)/plugins/video
+
+bench-placement:
+	$(GO) run ./scheduler/bench -json
+
+# Seeded fault rounds; the last line is a JSON summary, and the exit status
+# is non-zero if a task, log line or container was lost, duplicated or left.
+faults: build
+	$(GO) run ./e2e/faults -rounds 50 -timeout 30m
 
 install: build
 	install -d $(PLUGIN_DIR)
