@@ -3,7 +3,6 @@ package vsphere
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -27,7 +26,7 @@ type Driver struct {
 	logger hclog.Logger
 	clock  clock
 	conn   *connection
-	events *eventBroker
+	events *plugins.EventBroker
 	tasks  *taskStore
 	// orphans counts how often each unknown VM was seen, by VM id.
 	orphans *orphanTracker
@@ -51,7 +50,7 @@ func newDriver(logger hclog.Logger, clk clock) *Driver {
 		logger:  logger.Named(PluginName),
 		clock:   clk,
 		conn:    &connection{cfg: cfg},
-		events:  newEventBroker(),
+		events:  plugins.NewEventBroker(),
 		tasks:   newTaskStore(),
 		orphans: newOrphanTracker(),
 		hooks:   defaultHooks(),
@@ -113,7 +112,7 @@ func (d *Driver) Capabilities() plugins.Capabilities {
 // TaskEvents returns one stream of events, such as orphaned VMs, for all
 // tasks.
 func (d *Driver) TaskEvents(ctx context.Context) (<-chan *plugins.TaskEvent, error) {
-	return d.events.subscribe(ctx), nil
+	return d.events.Subscribe(ctx), nil
 }
 
 // clock is the time source of every loop that waits, so that tests advance
@@ -127,45 +126,3 @@ type realClock struct{}
 
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
-// eventBufferSize is how many events a slow TaskEvents reader may fall behind
-// before further events to it are dropped.
-const eventBufferSize = 64
-
-// eventBroker fans task events out to every TaskEvents stream.
-type eventBroker struct {
-	mu          sync.Mutex
-	subscribers map[chan *plugins.TaskEvent]struct{}
-}
-
-func newEventBroker() *eventBroker {
-	return &eventBroker{subscribers: make(map[chan *plugins.TaskEvent]struct{})}
-}
-
-func (b *eventBroker) subscribe(ctx context.Context) <-chan *plugins.TaskEvent {
-	ch := make(chan *plugins.TaskEvent, eventBufferSize)
-	b.mu.Lock()
-	b.subscribers[ch] = struct{}{}
-	b.mu.Unlock()
-
-	go func() {
-		<-ctx.Done()
-		b.mu.Lock()
-		delete(b.subscribers, ch)
-		close(ch)
-		b.mu.Unlock()
-	}()
-	return ch
-}
-
-// publish sends ev to every stream without blocking.
-func (b *eventBroker) publish(ev *plugins.TaskEvent) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for ch := range b.subscribers {
-		select {
-		case ch <- ev:
-		default:
-		}
-	}
-}

@@ -93,7 +93,7 @@ func (d *Driver) handleOrphan(ctx context.Context, c *vim25.Client, cfg *PluginC
 		}
 	}
 	d.logger.Warn("found an orphaned VM", "vm_id", vm.ref.Value, "vm_name", vm.name, "task_id", vm.taskID, "alloc_id", vm.allocID, "action", action)
-	d.events.publish(&plugins.TaskEvent{
+	d.events.Publish(&plugins.TaskEvent{
 		TaskID:    vm.taskID,
 		AllocID:   vm.allocID,
 		Timestamp: d.clock.Now(),

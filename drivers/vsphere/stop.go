@@ -125,7 +125,7 @@ func (d *Driver) shutdownGuest(ctx context.Context, vm *object.VirtualMachine, h
 	}
 	if err != nil {
 		d.logger.Warn("guest shutdown failed, powering off", "task_id", h.cfg.ID, "vm_id", h.state.VMID, "error", err)
-		d.events.publish(&plugins.TaskEvent{
+		d.events.Publish(&plugins.TaskEvent{
 			TaskID: h.cfg.ID, AllocID: h.cfg.AllocID, TaskName: h.cfg.Name, Timestamp: d.clock.Now(),
 			Message: fmt.Sprintf("Guest shutdown failed, powering off: %v", err),
 		})
