@@ -16,6 +16,7 @@ const (
 	defaultFingerprintPeriod = 30 * time.Second
 	defaultPullTimeout       = 5 * time.Minute
 	defaultRecordingsPath    = "/recordings"
+	defaultOrphanGrace       = 5 * time.Minute
 )
 
 // PluginConfig is the agent's `plugin "video" { config { ... } }` block.
@@ -39,12 +40,18 @@ type PluginConfig struct {
 	PullTimeout string `codec:"pull_timeout"`
 	// Logs is the rotation of the task log files the driver writes.
 	Logs *LogsConfig `codec:"logs"`
+	// OrphanGrace is how long a container of this node that no task owns
+	// is kept before the driver removes it, as a Go duration, counted from
+	// the later of its creation and the plugin's start. "0" turns the
+	// removal off. Default "5m".
+	OrphanGrace string `codec:"orphan_grace"`
 	// Staging fetches a camera's recordings from a peer node when a task
 	// requests a camera this node does not hold. Default none.
 	Staging *StagingConfig `codec:"staging"`
 
 	fingerprintPeriod time.Duration
 	pullTimeout       time.Duration
+	orphanGrace       time.Duration
 }
 
 // GCConfig is the `gc` block of the plugin config.
@@ -76,6 +83,8 @@ var pluginConfigSpec = hclspec.Object(map[string]*hclspec.Spec{
 		hclspec.Attr("fingerprint_period", "string"), hclspec.Literal(`"30s"`)),
 	"pull_timeout": hclspec.Default(
 		hclspec.Attr("pull_timeout", "string"), hclspec.Literal(`"5m"`)),
+	"orphan_grace": hclspec.Default(
+		hclspec.Attr("orphan_grace", "string"), hclspec.Literal(`"5m"`)),
 	"logs": hclspec.Block("logs", hclspec.Object(map[string]*hclspec.Spec{
 		"max_files": hclspec.Default(
 			hclspec.Attr("max_files", "number"), hclspec.Literal("10")),
@@ -116,6 +125,9 @@ func (c *PluginConfig) validate() error {
 	if c.pullTimeout, err = parseDuration("pull_timeout", c.PullTimeout, defaultPullTimeout); err != nil {
 		return err
 	}
+	if c.orphanGrace, err = parseOrphanGrace(c.OrphanGrace); err != nil {
+		return err
+	}
 	if c.GC.imageDelay, err = parseDuration("gc.image_delay", c.GC.ImageDelay, defaultImageDelay); err != nil {
 		return err
 	}
@@ -148,6 +160,19 @@ func parseDuration(field, value string, def time.Duration) (time.Duration, error
 	d, err := time.ParseDuration(value)
 	if err != nil || d <= 0 {
 		return 0, fmt.Errorf("invalid %s %q: use a positive Go duration such as \"30s\" or \"5m\"", field, value)
+	}
+	return d, nil
+}
+
+// parseOrphanGrace accepts a positive Go duration, or zero to turn the
+// orphan sweep off.
+func parseOrphanGrace(value string) (time.Duration, error) {
+	if value == "" {
+		return defaultOrphanGrace, nil
+	}
+	d, err := time.ParseDuration(value)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("invalid orphan_grace %q: use a Go duration such as \"5m\", or \"0\" to keep containers that no task owns", value)
 	}
 	return d, nil
 }

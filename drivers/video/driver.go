@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/docker/docker/client"
 	"github.com/hashicorp/go-hclog"
@@ -36,6 +37,14 @@ type Driver struct {
 	host   hostDevices
 	// logHooks are set by tests only.
 	logHooks logHooks
+	// startedAt is when the driver was created, from which the orphan sweep
+	// measures orphan_grace for containers created before.
+	startedAt time.Time
+	orphans   *orphanState
+	// lifecycleMu is held for reading while StartTask and RecoverTask create
+	// or adopt a container, and for writing while the orphan sweep removes
+	// containers, so that the sweep never removes one being adopted.
+	lifecycleMu sync.RWMutex
 
 	// mu guards the fields below it, which SetConfig replaces.
 	mu        sync.RWMutex
@@ -53,12 +62,14 @@ type Driver struct {
 // before it starts tasks.
 func New(logger hclog.Logger) *Driver {
 	d := &Driver{
-		logger: logger.Named(PluginName),
-		clock:  realClock{},
-		events: newEventBroker(),
-		tasks:  newTaskStore(),
-		host:   defaultHostDevices(),
+		logger:  logger.Named(PluginName),
+		clock:   realClock{},
+		events:  newEventBroker(),
+		tasks:   newTaskStore(),
+		host:    defaultHostDevices(),
+		orphans: newOrphanState(),
 	}
+	d.startedAt = d.clock.Now()
 	d.gc = newImageCollector(d)
 
 	cfg := &PluginConfig{}

@@ -25,7 +25,8 @@ const (
 )
 
 // Fingerprint sends the driver's health and attributes at once, then after
-// each fingerprint_period only if they changed.
+// each fingerprint_period only if they changed. While Docker is reachable,
+// each period also runs the orphan sweep.
 func (d *Driver) Fingerprint(ctx context.Context) (<-chan *plugins.Fingerprint, error) {
 	out := make(chan *plugins.Fingerprint, 1)
 	go d.fingerprintLoop(ctx, out)
@@ -43,6 +44,9 @@ func (d *Driver) fingerprintLoop(ctx context.Context, out chan<- *plugins.Finger
 	for {
 		fp := d.fingerprint(ctx)
 		retry := watch.observe(fp, plugin.Endpoint)
+		if fp.Health == plugins.HealthHealthy {
+			d.sweepOrphans(ctx)
+		}
 		if last == nil || !reflect.DeepEqual(fp, last) {
 			select {
 			case out <- fp:

@@ -133,8 +133,14 @@ func newTestEnv(t *testing.T) *testEnv {
 // newDriver returns a fresh driver value, as after a plugin restart.
 func (e *testEnv) newDriver() *Driver {
 	e.t.Helper()
+	return e.newDriverWith(nil)
+}
+
+// newDriverWith is newDriver with extra plugin config attributes.
+func (e *testEnv) newDriverWith(extra map[string]cty.Value) *Driver {
+	e.t.Helper()
 	d := New(hclog.NewNullLogger())
-	err := d.SetConfig(encodeCty(e.t, map[string]cty.Value{
+	attrs := map[string]cty.Value{
 		"endpoint":           cty.StringVal(e.docker.DaemonHost()),
 		"camera_storage":     cty.ListVal([]cty.Value{cty.StringVal(e.storage)}),
 		"allowed_host_paths": cty.ListVal([]cty.Value{cty.StringVal(e.allowed)}),
@@ -145,7 +151,11 @@ func (e *testEnv) newDriver() *Driver {
 		}),
 		"fingerprint_period": cty.StringVal("30s"),
 		"pull_timeout":       cty.StringVal("1m"),
-	}), nil)
+	}
+	for k, v := range extra {
+		attrs[k] = v
+	}
+	err := d.SetConfig(encodeCty(e.t, attrs), nil)
 	if err != nil {
 		e.t.Fatalf("SetConfig: %v", err)
 	}
@@ -343,15 +353,29 @@ func isRecoverable(err error) bool {
 	return errors.As(err, &recoverable)
 }
 
-// manualClock fires After at once and ticks only when the test sends on
-// ticks.
+// manualClock fires After at once, ticks only when the test sends on ticks,
+// and runs ahead of the wall clock by what advance added.
 type manualClock struct {
 	ticks chan time.Time
+
+	mu     sync.Mutex
+	offset time.Duration
 }
 
 func newManualClock() *manualClock { return &manualClock{ticks: make(chan time.Time)} }
 
-func (c *manualClock) Now() time.Time { return time.Now() }
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *manualClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
 func (c *manualClock) After(time.Duration) <-chan time.Time {
 	ch := make(chan time.Time, 1)
 	ch <- time.Now()

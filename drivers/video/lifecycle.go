@@ -57,6 +57,12 @@ func (d *Driver) StartTask(ctx context.Context, cfg *plugins.TaskConfig) (*plugi
 		return nil, nil, err
 	}
 
+	d.orphans.addNode(cfg.NodeID)
+	d.lifecycleMu.RLock()
+	defer d.lifecycleMu.RUnlock()
+	if err := d.removeLeftovers(ctx, docker, cfg); err != nil {
+		return nil, nil, err
+	}
 	info, err := createAndStart(ctx, docker, spec)
 	if err != nil {
 		return nil, nil, err
@@ -142,6 +148,9 @@ func (d *Driver) RecoverTask(ctx context.Context, handle *plugins.TaskHandle) er
 		return fmt.Errorf("recover task %q: %w", handle.Config.ID, err)
 	}
 
+	d.orphans.addNode(handle.Config.NodeID)
+	d.lifecycleMu.RLock()
+	defer d.lifecycleMu.RUnlock()
 	_, docker := d.state()
 	info, err := docker.ContainerInspect(ctx, state.ContainerID)
 	if err != nil {
