@@ -114,10 +114,7 @@ func TestCrashScenario(t *testing.T) {
 	}
 	checkClean(t, s.report)
 	if s.report.StrayContainers != 0 {
-		// TODO: the video driver does not yet remove a container whose
-		// StartTask was cut off by a plugin kill, so this is logged, not
-		// failed; the fault command counts it as a failure.
-		t.Logf("stray containers = %d (removed by the suite)", s.report.StrayContainers)
+		t.Errorf("stray containers = %d, want 0", s.report.StrayContainers)
 	}
 }
 
@@ -206,8 +203,6 @@ func TestShortRun(t *testing.T) {
 	}
 	checkClean(t, report)
 	if report.StrayContainers != 0 {
-		// TODO: see TestCrashScenario: the driver leaves the container of
-		// a StartTask cut off by a plugin kill.
-		t.Logf("stray containers = %d (removed by the suite)", report.StrayContainers)
+		t.Errorf("stray containers = %d, want 0", report.StrayContainers)
 	}
 }

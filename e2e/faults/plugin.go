@@ -16,6 +16,13 @@ import (
 // rpcTimeout bounds each call to the plugin that should return at once.
 const rpcTimeout = 30 * time.Second
 
+// Plugin config of the orphan sweep: how often it runs and how long an
+// untracked container is kept.
+const (
+	sweepPeriod = "1s"
+	orphanGrace = "3s"
+)
+
 // plugin is a video plugin process launched through the conformance harness
 // with the agent config it gets after every launch.
 type plugin struct {
@@ -23,6 +30,8 @@ type plugin struct {
 	caps      plugins.Capabilities
 	agentHCL  []byte
 	taskExtra string
+	// stopFingerprint ends the fingerprint stream of the current launch.
+	stopFingerprint context.CancelFunc
 }
 
 // pluginOptions are the parts of the agent and task config that differ
@@ -41,6 +50,11 @@ func (s *suite) launchPlugin(ctx context.Context, opts pluginOptions) (*plugin, 
 		return nil, err
 	}
 	agent := fmt.Sprintf("camera_storage = [%q]\n", storage)
+	// A StartTask cut off by a kill leaves a container that this suite,
+	// unlike Nomad, never starts again under the same alloc and task name,
+	// so only the driver's orphan sweep removes it. The short period and
+	// grace let the sweep finish within strayGrace.
+	agent += fmt.Sprintf("fingerprint_period = %q\norphan_grace = %q\n", sweepPeriod, orphanGrace)
 	if opts.endpoint != "" {
 		agent += fmt.Sprintf("endpoint = %q\n", opts.endpoint)
 	}
@@ -73,6 +87,30 @@ func (p *plugin) configure(ctx context.Context) error {
 		return fmt.Errorf("Capabilities: %w", err)
 	}
 	p.caps = caps
+	return p.streamFingerprints()
+}
+
+// streamFingerprints opens the fingerprint stream and reads it until the
+// plugin exits, as a Nomad client does for its whole life. The driver runs
+// its orphan sweep on this stream's period.
+func (p *plugin) streamFingerprints() error {
+	if p.stopFingerprint != nil {
+		p.stopFingerprint()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stopFingerprint = cancel
+	stream, err := p.Driver.Fingerprint(ctx)
+	if err != nil {
+		cancel()
+		return fmt.Errorf("Fingerprint: %w", err)
+	}
+	go func() {
+		for {
+			if _, err := stream.Recv(); err != nil {
+				return
+			}
+		}
+	}()
 	return nil
 }
 
