@@ -17,7 +17,8 @@ import (
 // orphanSweepTimeout bounds the Docker requests of one orphan sweep.
 const orphanSweepTimeout = 30 * time.Second
 
-// orphanState is what the orphan sweep remembers between sweeps.
+// orphanState is the orphan sweep's record of node ids and of the previous
+// sweep.
 type orphanState struct {
 	mu sync.Mutex
 	// nodeIDs are the Nomad node ids from StartTask and RecoverTask. The
@@ -169,7 +170,8 @@ func (d *Driver) isOrphan(c container.Summary, now time.Time, grace time.Duratio
 }
 
 // removeOrphans force-removes the orphans that are still untracked. It holds
-// lifecycleMu, so that no RecoverTask adopts a container while it goes.
+// lifecycleMu, so that no RecoverTask adopts a container while the sweep
+// removes it.
 func (d *Driver) removeOrphans(ctx context.Context, docker *client.Client, orphans []container.Summary) int {
 	d.lifecycleMu.Lock()
 	defer d.lifecycleMu.Unlock()

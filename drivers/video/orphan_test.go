@@ -12,8 +12,8 @@ import (
 	"github.com/ferry-video/ferry/plugins"
 )
 
-// startDetached starts a sleeping task on d and then forgets it, as when the
-// plugin dies before Nomad stores the handle. It returns the task, its
+// startDetached starts a sleeping task on d and then drops its handle, as
+// when the plugin dies before Nomad stores the handle. It returns the task, its
 // handle and its container id.
 func (e *testEnv) startDetached(d *Driver, name string) (*taskFixture, *plugins.TaskHandle, string) {
 	e.t.Helper()
@@ -229,5 +229,36 @@ func TestParseOrphanGrace(t *testing.T) {
 				t.Errorf("parseOrphanGrace(%q) = %s, want %s", tt.value, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestFingerprintPeriodSweepsOrphans(t *testing.T) {
+	env := newTestEnv(t)
+	_, _, orphan := env.startDetached(env.driver, "swept")
+	d := env.newDriver()
+	clk := newManualClock()
+	d.clock = clk
+	d.orphans.addNode(env.nodeID)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stream, err := d.Fingerprint(ctx)
+	if err != nil {
+		t.Fatalf("Fingerprint: %v", err)
+	}
+
+	// The first fingerprint is sent after the first sweep, which only
+	// records the container as untracked.
+	<-stream
+	if !slices.Contains(env.containers(), orphan) {
+		t.Fatalf("first sweep removed container %s", orphan)
+	}
+
+	// The loop receives the second tick only after the sweep of the first
+	// one has finished.
+	clk.advance(10 * time.Minute)
+	clk.ticks <- time.Now()
+	clk.ticks <- time.Now()
+	if slices.Contains(env.containers(), orphan) {
+		t.Errorf("container %s still exists after a sweep past orphan_grace", orphan)
 	}
 }
