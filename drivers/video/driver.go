@@ -31,7 +31,7 @@ var _ plugins.Driver = (*Driver)(nil)
 type Driver struct {
 	logger hclog.Logger
 	clock  clock
-	events *eventBroker
+	events *plugins.EventBroker
 	tasks  *taskStore
 	gc     *imageCollector
 	host   hostDevices
@@ -64,7 +64,7 @@ func New(logger hclog.Logger) *Driver {
 	d := &Driver{
 		logger:  logger.Named(PluginName),
 		clock:   realClock{},
-		events:  newEventBroker(),
+		events:  plugins.NewEventBroker(),
 		tasks:   newTaskStore(),
 		host:    defaultHostDevices(),
 		orphans: newOrphanState(),
@@ -159,5 +159,5 @@ func (d *Driver) Capabilities() plugins.Capabilities {
 // TaskEvents returns a stream of events, such as image pull progress, for
 // all tasks.
 func (d *Driver) TaskEvents(ctx context.Context) (<-chan *plugins.TaskEvent, error) {
-	return d.events.subscribe(ctx), nil
+	return d.events.Subscribe(ctx), nil
 }

@@ -144,7 +144,7 @@ func encodeAuth(auth *AuthConfig) (string, error) {
 }
 
 func (d *Driver) publishEvent(cfg *plugins.TaskConfig, message string) {
-	d.events.publish(&plugins.TaskEvent{
+	d.events.Publish(&plugins.TaskEvent{
 		TaskID:    cfg.ID,
 		AllocID:   cfg.AllocID,
 		TaskName:  cfg.Name,

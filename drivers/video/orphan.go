@@ -95,7 +95,7 @@ func (d *Driver) removeLeftovers(ctx context.Context, docker *client.Client, cfg
 		}
 		d.logger.Info("removed container left by an earlier start", "task_id", cfg.ID, "alloc_id", cfg.AllocID,
 			"container_id", c.ID, "leftover_task_id", leftoverTaskID)
-		d.events.publish(&plugins.TaskEvent{
+		d.events.Publish(&plugins.TaskEvent{
 			TaskID:      cfg.ID,
 			AllocID:     cfg.AllocID,
 			TaskName:    cfg.Name,
