@@ -37,6 +37,9 @@ type Config struct {
 	Dir string
 	// Clients lists the client agents, at least one.
 	Clients []ClientSpec
+	// ConsulAddr is the HTTP address, host:port, of a Consul agent that
+	// every agent uses for service registration. Empty leaves Consul off.
+	ConsulAddr string
 	// ReadyTimeout bounds the wait for the leader and for every client to be
 	// ready with a healthy video driver. Zero means 2 minutes.
 	ReadyTimeout time.Duration
@@ -102,7 +105,7 @@ func (c *Cluster) start(ctx context.Context, cfg Config, timeout time.Duration) 
 		return err
 	}
 	serverDir := filepath.Join(cfg.Dir, "server")
-	c.Server, err = c.launch("server", serverDir, serverConfig(filepath.Join(serverDir, "data"), serverPorts))
+	c.Server, err = c.launch("server", serverDir, serverConfig(filepath.Join(serverDir, "data"), serverPorts, cfg.ConsulAddr))
 	if err != nil {
 		return err
 	}
@@ -132,6 +135,7 @@ func (c *Cluster) launchClient(cfg Config, spec ClientSpec, serverRPC int) (*Age
 		CameraRoot:   filepath.Join(dir, "cameras"),
 		CgroupParent: "ferry-e2e-" + filepath.Base(cfg.Dir) + "-" + spec.Name,
 		ServerRPC:    serverRPC,
+		ConsulAddr:   cfg.ConsulAddr,
 	}
 	for _, d := range []string{cc.DataDir, cc.AllocDir, cc.PluginDir, cc.CameraRoot} {
 		if err := os.MkdirAll(d, 0o755); err != nil {

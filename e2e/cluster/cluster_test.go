@@ -82,8 +82,35 @@ func TestClientConfigRender(t *testing.T) {
 	}
 }
 
+func TestClientConfigConsul(t *testing.T) {
+	cases := []struct {
+		name       string
+		consulAddr string
+		denylist   string
+		address    string
+	}{
+		{"off", "", `"fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean,consul,vault"`, ""},
+		{"on", "127.0.0.1:8500", `"fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean,vault"`, `address          = "127.0.0.1:8500"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			hcl := clientConfig{Name: "edge-1", ConsulAddr: tc.consulAddr}.render()
+			if !strings.Contains(hcl, tc.denylist) {
+				t.Errorf("client config lacks %q:\n%s", tc.denylist, hcl)
+			}
+			hasAddress := strings.Contains(hcl, "address          =")
+			if hasAddress != (tc.address != "") {
+				t.Errorf("client config has a consul address = %v, want %v:\n%s", hasAddress, tc.address != "", hcl)
+			}
+			if tc.address != "" && !strings.Contains(hcl, tc.address) {
+				t.Errorf("client config lacks %q:\n%s", tc.address, hcl)
+			}
+		})
+	}
+}
+
 func TestServerConfigRender(t *testing.T) {
-	hcl := serverConfig("/tmp/c/server/data", ports{HTTP: 1, RPC: 2, Serf: 3})
+	hcl := serverConfig("/tmp/c/server/data", ports{HTTP: 1, RPC: 2, Serf: 3}, "")
 
 	if !strings.Contains(hcl, "bootstrap_expect = 1") {
 		t.Errorf("server config lacks bootstrap_expect:\n%s", hcl)

@@ -12,15 +12,20 @@ import (
 // ("failed to setup IMDS client"), seen with Nomad v2.0.6-dev.
 const fingerprintDenylist = "env_aws,env_gce,env_azure,env_digitalocean,consul,vault"
 
+// fingerprintDenylistWithConsul keeps the Consul fingerprinter on, because
+// Nomad places a group with Consul services only on nodes that report
+// attr.consul.version.
+const fingerprintDenylistWithConsul = "env_aws,env_gce,env_azure,env_digitalocean,vault"
+
 // ports holds one agent's loopback listening ports.
 type ports struct {
 	HTTP, RPC, Serf int
 }
 
 // serverConfig renders the HCL configuration of a single-node server agent.
-func serverConfig(dataDir string, p ports) string {
+func serverConfig(dataDir string, p ports, consulAddr string) string {
 	var b strings.Builder
-	writeCommon(&b, "server", dataDir, p)
+	writeCommon(&b, "server", dataDir, p, consulAddr)
 	b.WriteString("server {\n  enabled          = true\n  bootstrap_expect = 1\n}\n")
 	return b.String()
 }
@@ -35,13 +40,16 @@ type clientConfig struct {
 	CameraRoot   string
 	ServerRPC    int
 	Ports        ports
+	// ConsulAddr is the Consul agent's HTTP address, host:port, or empty
+	// for a client without Consul.
+	ConsulAddr string
 }
 
 // render returns the HCL configuration of a client agent that loads
 // the video driver with one camera storage root.
 func (c clientConfig) render() string {
 	var b strings.Builder
-	writeCommon(&b, c.Name, c.DataDir, c.Ports)
+	writeCommon(&b, c.Name, c.DataDir, c.Ports, c.ConsulAddr)
 	fmt.Fprintf(&b, "plugin_dir = %s\n\n", quote(c.PluginDir))
 	fmt.Fprintf(&b, `client {
   enabled           = true
@@ -66,14 +74,22 @@ plugin "video" {
 		quote(c.AllocDir),
 		quote(c.DataDir+"/client"),
 		quote(c.CgroupParent),
-		quote(fingerprintDenylist),
+		quote(c.denylist()),
 		quote(c.CameraRoot))
 	return b.String()
 }
 
+func (c clientConfig) denylist() string {
+	if c.ConsulAddr != "" {
+		return fingerprintDenylistWithConsul
+	}
+	return fingerprintDenylist
+}
+
 // writeCommon writes the settings shared by server and client agents: name,
-// data_dir, loopback addresses and ports, and Consul and Vault turned off.
-func writeCommon(b *strings.Builder, name, dataDir string, p ports) {
+// data_dir, loopback addresses and ports, the Consul agent's address when
+// consulAddr is set, and Vault turned off.
+func writeCommon(b *strings.Builder, name, dataDir string, p ports, consulAddr string) {
 	fmt.Fprintf(b, "name       = %s\n", quote(name))
 	fmt.Fprintf(b, "data_dir   = %s\n", quote(dataDir))
 	b.WriteString("bind_addr  = \"127.0.0.1\"\n")
@@ -81,7 +97,11 @@ func writeCommon(b *strings.Builder, name, dataDir string, p ports) {
 	b.WriteString("leave_on_interrupt = true\n\n")
 	b.WriteString("advertise {\n  http = \"127.0.0.1\"\n  rpc  = \"127.0.0.1\"\n  serf = \"127.0.0.1\"\n}\n\n")
 	fmt.Fprintf(b, "ports {\n  http = %d\n  rpc  = %d\n  serf = %d\n}\n\n", p.HTTP, p.RPC, p.Serf)
-	b.WriteString("consul {\n  client_auto_join = false\n  server_auto_join = false\n  auto_advertise   = false\n}\n\n")
+	b.WriteString("consul {\n")
+	if consulAddr != "" {
+		fmt.Fprintf(b, "  address          = %s\n", quote(consulAddr))
+	}
+	b.WriteString("  client_auto_join = false\n  server_auto_join = false\n  auto_advertise   = false\n}\n\n")
 	b.WriteString("vault {\n  enabled = false\n}\n\n")
 }
 
