@@ -58,11 +58,14 @@ test: build image consul
 		echo "e2e: skipped the Nomad end-to-end tests: no nomad binary in NOMAD_BIN or on PATH (install Nomad from HashiCorp, or set NOMAD_BIN)"; \
 	fi
 
-e2e: build image
-	$(GO) test -timeout $(TEST_TIMEOUT) -count=1 -v ./e2e/
+e2e: build image consul
+	CONSUL_BIN="$${CONSUL_BIN:-$$(e2e/tools/build-consul.sh)}" $(GO) test -timeout $(TEST_TIMEOUT) -count=1 -v ./e2e/
 
-demo: build image
-	$(GO) run ./e2e/cmd/ferry-demo $(ARGS)
+# The build steps print to stderr, so that ARGS='-o json' leaves clean JSON
+# on stdout.
+demo:
+	@$(MAKE) --no-print-directory build image >&2
+	@$(GO) run ./e2e/cmd/ferry-demo $(ARGS)
 
 bench:
 	@mkdir -p $(BIN)

@@ -47,15 +47,16 @@ func (c *Cluster) ClientByNode(idOrName string) *Agent {
 	return nil
 }
 
-// StopHint returns the shell commands that stop a cluster left running.
-func (c *Cluster) StopHint() string {
+// StopHint returns the shell commands that purge job and stop a cluster left
+// running.
+func (c *Cluster) StopHint(job string) string {
 	var pids []string
 	for _, agent := range c.agents() {
 		if agent.cmd != nil && agent.cmd.Process != nil {
 			pids = append(pids, fmt.Sprint(agent.cmd.Process.Pid))
 		}
 	}
-	return fmt.Sprintf("NOMAD_ADDR=%s nomad job stop -purge <job>; kill -INT %s; "+
+	return fmt.Sprintf("NOMAD_ADDR=%s %s job stop -purge %s; kill -INT %s; "+
 		"awk '$2 ~ \"^%s/\" {print $2}' /proc/mounts | sort -r | xargs -r umount -l; rm -rf %s",
-		c.Server.Address, strings.Join(pids, " "), c.Dir, c.Dir)
+		c.Server.Address, c.Nomad, job, strings.Join(pids, " "), c.Dir, c.Dir)
 }

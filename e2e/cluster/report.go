@@ -29,6 +29,9 @@ type Placement struct {
 	Status string `json:"-"`
 	// TaskEvents are the allocation's task events, for failure reports.
 	TaskEvents []TaskEvent `json:"-"`
+	// StderrTail is the last lines of the task's stderr, for failure
+	// reports.
+	StderrTail string `json:"-"`
 }
 
 var motionEventsLine = regexp.MustCompile(`(?m)^motion_events (\d+)\s*$`)
@@ -98,6 +101,10 @@ func (c *Cluster) Placements(ctx context.Context, jobID string) ([]Placement, er
 			// then fails. Events stays -1 for it.
 			if logs, err := c.Run(ctx, "alloc", "logs", alloc.ID, task); err == nil {
 				p.Events = ParseMotionEvents(logs)
+			}
+			if p.ExitCode != 0 {
+				stderr, _ := c.Run(ctx, "alloc", "logs", "-stderr", "-tail", "-n", "5", alloc.ID, task)
+				p.StderrTail = strings.TrimSpace(stderr)
 			}
 		}
 		placements = append(placements, p)

@@ -18,10 +18,12 @@ const stopTimeout = 45 * time.Second
 
 // Stop stops every job so that the video driver removes its containers,
 // stops the agents (SIGINT, then SIGKILL after a timeout), kills any video
-// plugin process they left, unmounts what Nomad mounted under the cluster
-// folder and removes that folder. It returns every error it met and keeps
-// going after each one.
+// plugin process they left, removes containers the agents left running,
+// unmounts what Nomad mounted under the cluster folder and removes that
+// folder. It returns every error it met and keeps going after each one.
 func (c *Cluster) Stop() error {
+	nodeIDs := c.nodeIDs()
+
 	var errs []error
 	if c.API != nil && c.exited() == nil {
 		errs = append(errs, c.stopJobs())
@@ -33,6 +35,7 @@ func (c *Cluster) Stop() error {
 		errs = append(errs, c.Server.stop())
 	}
 	errs = append(errs, c.killPlugins())
+	errs = append(errs, removeContainers(nodeIDs))
 	errs = append(errs, unmountUnder(c.Dir))
 	for _, agent := range c.Clients {
 		removeCgroups("ferry-e2e-" + filepath.Base(c.Dir) + "-" + agent.Name)

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -26,10 +27,14 @@ func Poll(ctx context.Context, what string, check func(context.Context) (bool, e
 		lastErr = err
 		select {
 		case <-ctx.Done():
-			if lastErr != nil {
-				return fmt.Errorf("timed out waiting for %s: %w", what, lastErr)
+			verb := "timed out"
+			if errors.Is(ctx.Err(), context.Canceled) {
+				verb = "interrupted"
 			}
-			return fmt.Errorf("timed out waiting for %s: %w", what, ctx.Err())
+			if lastErr != nil && !errors.Is(lastErr, context.Canceled) {
+				return fmt.Errorf("%s waiting for %s: %w", verb, what, lastErr)
+			}
+			return fmt.Errorf("%s waiting for %s: %w", verb, what, ctx.Err())
 		case <-ticker.C:
 		}
 	}

@@ -29,6 +29,9 @@ var cameras = []string{"north-gate", "south-gate"}
 
 const jobspec = "jobspecs/motion-detect.nomad.hcl"
 
+// jobName is the job that jobspec defines.
+const jobName = "motion-detect"
+
 // videoFlags collects repeated --video flags.
 type videoFlags []string
 
@@ -98,8 +101,8 @@ func run(ctx context.Context, videos []string, output string, keep bool) (err er
 	}
 	defer func() {
 		if keep {
-			fmt.Printf("\nKEEP=1: the cluster is still running.\n  export NOMAD_ADDR=%s\n  nomad node status\n  stop it with: %s\n",
-				c.Server.Address, c.StopHint())
+			fmt.Fprintf(os.Stderr, "\nKEEP=1: the cluster is still running.\n  export NOMAD_ADDR=%s\n  %s node status\n  stop it with: %s\n",
+				c.Server.Address, c.Nomad, c.StopHint(jobName))
 			return
 		}
 		progress("stopping the cluster")
@@ -145,8 +148,8 @@ func checkPlacements(placements []cluster.Placement) error {
 	var errs []error
 	for _, p := range placements {
 		if p.Status != "complete" || p.ExitCode != 0 {
-			errs = append(errs, fmt.Errorf("allocation %s (camera %q on %s) ended %s with exit code %d; task events: %s",
-				p.AllocID, p.Camera, p.Node, p.Status, p.ExitCode, eventSummary(p.TaskEvents)))
+			errs = append(errs, fmt.Errorf("allocation %s (camera %q on %s) ended %s with exit code %d; task events: %s; stderr: %s",
+				p.AllocID, p.Camera, p.Node, p.Status, p.ExitCode, eventSummary(p.TaskEvents), p.StderrTail))
 		}
 	}
 	return errors.Join(errs...)
