@@ -1,7 +1,10 @@
 package video
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,20 +19,25 @@ import (
 // Fingerprint attribute names of the node's accelerators.
 const (
 	attrGPUs           = "driver.video.gpus"
+	attrGPUModel       = "driver.video.gpu.model"
 	attrDRIRenderNodes = "driver.video.dri_render_nodes"
+	attrLocalCameras   = "driver.video.local_cameras"
 )
 
 // gpusAll is the gpus value that requests every GPU of the node.
 const gpusAll = "all"
 
-// hostDevices locates the host's /proc and /dev, so that tests can point
-// them at fixture folders.
+// hostDevices locates the host's /proc, /dev and V4L2 sysfs class
+// folder, so that tests can point them at fixture folders.
 type hostDevices struct {
-	procRoot string
-	devRoot  string
+	procRoot  string
+	devRoot   string
+	sysfsRoot string
 }
 
-func defaultHostDevices() hostDevices { return hostDevices{procRoot: "/proc", devRoot: "/dev"} }
+func defaultHostDevices() hostDevices {
+	return hostDevices{procRoot: "/proc", devRoot: "/dev", sysfsRoot: "/sys/class/video4linux"}
+}
 
 // nvidiaGPUs counts the entries of /proc/driver/nvidia/gpus, one per GPU
 // the NVIDIA driver has bound, or else the /dev/nvidia<N> nodes.
@@ -48,10 +56,75 @@ func (h hostDevices) driRenderNodes() []string {
 	return nodes
 }
 
-// addAcceleratorAttributes adds the GPU and render node counts.
+// nvidiaGPUModels returns the distinct "Model:" values of
+// /proc/driver/nvidia/gpus/*/information, sorted. The NVIDIA driver writes
+// one such file per GPU.
+func (h hostDevices) nvidiaGPUModels() []string {
+	files, _ := filepath.Glob(filepath.Join(h.procRoot, "driver", "nvidia", "gpus", "*", "information"))
+	seen := map[string]bool{}
+	var models []string
+	for _, file := range files {
+		model := readModelLine(file)
+		if model != "" && !seen[model] {
+			seen[model] = true
+			models = append(models, model)
+		}
+	}
+	sort.Strings(models)
+	return models
+}
+
+// readModelLine returns the value of the "Model:" line of an NVIDIA
+// information file, or "" when the file has none or cannot be read.
+func readModelLine(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	scanner := bufio.NewScanner(f)
+	for scanner.Scan() {
+		if value, ok := strings.CutPrefix(scanner.Text(), "Model:"); ok {
+			return strings.TrimSpace(value)
+		}
+	}
+	return ""
+}
+
+// localCameras counts the V4L2 capture nodes in the sysfs class folder.
+// It counts a node as a capture node when its index file is 0 or absent,
+// because a UVC camera's capture node has index 0 and its metadata node
+// index 1.
+// NOTE: a capture device whose driver gives its capture node another
+// index is not counted, since reading V4L2 capabilities needs an ioctl
+// on the device node.
+func (h hostDevices) localCameras() int {
+	entries, err := os.ReadDir(h.sysfsRoot)
+	if err != nil {
+		return 0
+	}
+	count := 0
+	for _, entry := range entries {
+		data, err := os.ReadFile(filepath.Join(h.sysfsRoot, entry.Name(), "index"))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			count++
+		case err == nil && strings.TrimSpace(string(data)) == "0":
+			count++
+		}
+	}
+	return count
+}
+
+// addAcceleratorAttributes adds the GPU and render node counts, the GPU
+// models when the NVIDIA driver lists them, and the V4L2 camera count.
 func addAcceleratorAttributes(attrs map[string]plugins.Attribute, h hostDevices) {
 	attrs[attrGPUs] = plugins.IntAttribute(int64(h.nvidiaGPUs()), "")
 	attrs[attrDRIRenderNodes] = plugins.IntAttribute(int64(len(h.driRenderNodes())), "")
+	attrs[attrLocalCameras] = plugins.IntAttribute(int64(h.localCameras()), "")
+	if models := h.nvidiaGPUModels(); len(models) > 0 {
+		attrs[attrGPUModel] = plugins.StringAttribute(strings.Join(models, ","))
+	}
 }
 
 // parseGPUs returns the GPU count of a gpus value: -1 for "all", 0 when
