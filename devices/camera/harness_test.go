@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,22 +13,11 @@ import (
 	"github.com/ferry-video/ferry/plugins/harness"
 )
 
-// buildCamera builds the camera binary into a temporary folder.
-func buildCamera(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "camera")
-	build := exec.Command("go", "build", "-o", bin, "github.com/ferry-video/ferry/plugins/cmd/camera")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build camera: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestHarnessFingerprintReserveStats launches the binary as Nomad does and
 // runs the three device calls against one configured IP camera on a
 // loopback port with no server, so it fingerprints as unhealthy.
 func TestHarnessFingerprintReserveStats(t *testing.T) {
-	p, err := harness.LaunchDevice(buildCamera(t), nil, nil)
+	p, err := harness.LaunchDevice(cameraBinary(), nil, nil)
 	if err != nil {
 		t.Fatalf("LaunchDevice: %v", err)
 	}

@@ -110,8 +110,8 @@ func startNomadAgent(t *testing.T, nomad, streamURL string) *nomadAgent {
 			t.Fatal(err)
 		}
 	}
-	buildPlugin(t, pluginDir, "video")
-	buildPlugin(t, pluginDir, "camera")
+	installPlugin(t, pluginDir, "video")
+	installPlugin(t, pluginDir, "camera")
 
 	ports := freeTCPPorts(t, 3)
 	a := &nomadAgent{

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,17 +31,6 @@ func buildReaderImage(t *testing.T) {
 	}
 }
 
-// buildPlugin builds one of the plugin binaries into dir.
-func buildPlugin(t *testing.T, dir, name string) string {
-	t.Helper()
-	bin := filepath.Join(dir, name)
-	build := exec.Command("go", "build", "-o", bin, "github.com/ferry-video/ferry/plugins/cmd/"+name)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", name, err, out)
-	}
-	return bin
-}
-
 // TestStreamProbeReserveRead serves footage over RTSP on loopback. The
 // plugin must probe it healthy, and a container started by the video
 // driver must read frames from the URL that Reserve returns. Stopping the
@@ -65,7 +53,7 @@ func TestStreamProbeReserveRead(t *testing.T) {
 		}
 	})
 
-	device, err := harness.LaunchDevice(buildCamera(t), nil, nil)
+	device, err := harness.LaunchDevice(cameraBinary(), nil, nil)
 	if err != nil {
 		t.Fatalf("LaunchDevice: %v", err)
 	}
@@ -146,7 +134,7 @@ func gateHealth(t *testing.T, stream deviceStream) (bool, string) {
 // its stderr and exit result.
 func runReader(ctx context.Context, t *testing.T, res *plugins.ContainerReservation, url string) (string, *plugins.ExitResult) {
 	t.Helper()
-	driver, err := harness.Launch(buildPlugin(t, t.TempDir(), "video"), nil, nil)
+	driver, err := harness.Launch(installPlugin(t, t.TempDir(), "video"), nil, nil)
 	if err != nil {
 		t.Fatalf("launch video driver: %v", err)
 	}

@@ -55,7 +55,7 @@ func TestStartTaskDeviceNodeVanished(t *testing.T) {
 	defer cancel()
 	sysfsRoot, devRoot, node := usbCameraFixture(t)
 
-	device, err := harness.LaunchDevice(buildCamera(t), nil, nil)
+	device, err := harness.LaunchDevice(cameraBinary(), nil, nil)
 	if err != nil {
 		t.Fatalf("LaunchDevice: %v", err)
 	}
@@ -87,7 +87,7 @@ func TestStartTaskDeviceNodeVanished(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	driver, err := harness.Launch(buildPlugin(t, t.TempDir(), "video"), nil, nil)
+	driver, err := harness.Launch(installPlugin(t, t.TempDir(), "video"), nil, nil)
 	if err != nil {
 		t.Fatalf("launch video driver: %v", err)
 	}
