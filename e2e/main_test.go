@@ -28,6 +28,14 @@ var testCluster *cluster.Cluster
 // repoRoot is the checkout's root, the parent of this package's folder.
 var repoRoot string
 
+// videoPlugin and cameraRecordings are the plugin binary and the two
+// recordings (north-gate, south-gate) of the shared cluster, for tests that
+// start a cluster of their own.
+var (
+	videoPlugin      string
+	cameraRecordings []string
+)
+
 func TestMain(m *testing.M) {
 	nomad, err := cluster.FindNomad()
 	if err != nil {
@@ -90,6 +98,7 @@ func runSuite(m *testing.M, nomad string) (int, error) {
 		return 0, err
 	}
 
+	videoPlugin, cameraRecordings = plugin, recordings[:]
 	testCluster, err = cluster.Start(ctx, cluster.Config{
 		Nomad:       nomad,
 		VideoPlugin: plugin,

@@ -137,6 +137,24 @@ func (c *Client) Allocation(ctx context.Context, id string) (Allocation, error) 
 	return alloc, err
 }
 
+// Deployment is a job's rollout, as Nomad's deployment API returns it.
+type Deployment struct {
+	ID                string
+	Status            string
+	StatusDescription string
+}
+
+// LatestDeployment returns the job's most recent deployment. Its ID is
+// empty when the job has had none.
+func (c *Client) LatestDeployment(ctx context.Context, jobID string) (Deployment, error) {
+	var d *Deployment
+	err := c.get(ctx, "/v1/job/"+url.PathEscape(jobID)+"/deployment", &d)
+	if d == nil {
+		return Deployment{}, err
+	}
+	return *d, err
+}
+
 // StopJob deregisters a job and, with purge, removes it from the state.
 func (c *Client) StopJob(ctx context.Context, jobID string, purge bool) error {
 	path := "/v1/job/" + url.PathEscape(jobID)
