@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,6 +75,20 @@ func TestNomadPlacesCameraJob(t *testing.T) {
 	buildReaderImage(t)
 	agent := startNomadAgent(t, nomad, server.URL)
 	nodeID := waitCameraNode(ctx, t, agent)
+
+	t.Run("driver attributes", func(t *testing.T) {
+		node, err := agent.api.Node(ctx, nodeID)
+		if err != nil {
+			t.Fatalf("read node: %v", err)
+		}
+		value, ok := node.Attributes["driver.video.local_cameras"]
+		if !ok {
+			t.Fatalf("node has no driver.video.local_cameras attribute: %v", node.Attributes)
+		}
+		if _, err := strconv.Atoi(value); err != nil {
+			t.Errorf("driver.video.local_cameras = %q, want a count", value)
+		}
+	})
 
 	t.Run("placed", func(t *testing.T) {
 		registerJob(ctx, t, agent, "camera-gate", "5th-and-main")
