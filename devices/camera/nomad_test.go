@@ -35,6 +35,7 @@ job %[1]q {
       driver = "video"
       config {
         image        = %[2]q
+        entrypoint   = ["/usr/bin/ffmpeg"]
         network_mode = "host"
         args         = ["-hide_banner", "-nostdin", "-rtsp_transport", "tcp",
                         "-i", "${FERRY_CAMERA_GATE_1_URL}", "-frames:v", "10", "-f", "null", "-"]
@@ -72,7 +73,6 @@ func TestNomadPlacesCameraJob(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	server := startRTSPServer(t)
-	buildReaderImage(t)
 	agent := startNomadAgent(t, nomad, server.URL)
 	nodeID := waitCameraNode(ctx, t, agent)
 

@@ -3,7 +3,6 @@ package camera_test
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -12,24 +11,10 @@ import (
 	"github.com/ferry-video/ferry/plugins/harness"
 )
 
-// readerImage is the sample motion-detect image with ffmpeg as its
-// entrypoint, because the image has no shell and its entrypoint is the
-// motion detector.
-const readerImage = "ferry-test/camera-reader:1"
-
-// buildReaderImage builds readerImage from ferry/motion-detect:0.1. The
-// image stays for later runs. Remove it with `docker rmi`.
-func buildReaderImage(t *testing.T) {
-	t.Helper()
-	dockerfile := "FROM ferry/motion-detect:0.1\n" +
-		"LABEL com.ferry-video.test=camera\n" +
-		"ENTRYPOINT [\"/usr/bin/ffmpeg\"]\n"
-	build := exec.Command("docker", "build", "-q", "-t", readerImage, "-")
-	build.Stdin = strings.NewReader(dockerfile)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("docker build %s (is ferry/motion-detect:0.1 built?): %v\n%s", readerImage, err, out)
-	}
-}
+// readerImage is the sample motion-detect image. The tests run its ffmpeg
+// through the video driver's entrypoint option, because the image has no
+// shell and its own entrypoint is the motion detector.
+const readerImage = "ferry/motion-detect:0.1"
 
 // TestStreamProbeReserveRead serves footage over RTSP on loopback. The
 // plugin must probe it healthy, and a container started by the video
@@ -39,7 +24,6 @@ func TestStreamProbeReserveRead(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	server := startRTSPServer(t)
-	buildReaderImage(t)
 
 	t.Run("clients in turn", func(t *testing.T) {
 		for i := 0; i < 2; i++ {
@@ -154,6 +138,7 @@ func runReader(ctx context.Context, t *testing.T, res *plugins.ContainerReservat
 	defer alloc.Close()
 	taskHCL := fmt.Sprintf(`
 image        = %q
+entrypoint   = ["/usr/bin/ffmpeg"]
 network_mode = "host"
 args         = ["-hide_banner", "-nostdin", "-rtsp_transport", "tcp", "-i", %q, "-frames:v", "10", "-f", "null", "-"]
 `, readerImage, url)

@@ -104,11 +104,10 @@ func TestStartTaskDeviceNodeVanished(t *testing.T) {
 		t.Fatalf("NewAllocDir: %v", err)
 	}
 	defer alloc.Close()
-	data, err := driver.EncodeTaskConfig(ctx, []byte(fmt.Sprintf("image = %q\nargs = [\"-version\"]\n", readerImage)), "task.hcl")
+	data, err := driver.EncodeTaskConfig(ctx, []byte(fmt.Sprintf("image = %q\nentrypoint = [\"/usr/bin/ffmpeg\"]\nargs = [\"-version\"]\n", readerImage)), "task.hcl")
 	if err != nil {
 		t.Fatalf("EncodeTaskConfig: %v", err)
 	}
-	buildReaderImage(t)
 	cfg := alloc.TaskConfig(data)
 	cfg.DeviceEnv = res.Envs
 	for _, d := range res.Devices {
@@ -121,9 +120,9 @@ func TestStartTaskDeviceNodeVanished(t *testing.T) {
 		t.Fatal("StartTask succeeded with a removed device node")
 	}
 	t.Logf("StartTask error: %v", err)
-	// NOTE: the message is dockerd's ("error gathering device information
-	// while adding custom device"), because the video driver does not
-	// check device nodes before it creates the container.
+	if !strings.Contains(err.Error(), "not found on the host") || !strings.Contains(err.Error(), "reconnect the device") {
+		t.Errorf("StartTask error %q does not say that the device is gone and what to do", err)
+	}
 	if !strings.Contains(err.Error(), node) {
 		t.Errorf("StartTask error %q does not name the device node %s", err, node)
 	}

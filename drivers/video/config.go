@@ -181,6 +181,8 @@ func parseOrphanGrace(value string) (time.Duration, error) {
 type TaskConfig struct {
 	// Image is the container image reference. Required.
 	Image string `codec:"image"`
+	// Entrypoint replaces the image's ENTRYPOINT when set.
+	Entrypoint []string `codec:"entrypoint"`
 	// Command replaces the image's CMD; Args follow it.
 	Command string   `codec:"command"`
 	Args    []string `codec:"args"`
@@ -226,10 +228,11 @@ type AuthConfig struct {
 
 // taskConfigSpec is the schema of TaskConfig.
 var taskConfigSpec = hclspec.Object(map[string]*hclspec.Spec{
-	"image":   hclspec.RequiredAttr("image", "string"),
-	"command": hclspec.Attr("command", "string"),
-	"args":    hclspec.Attr("args", "list(string)"),
-	"cameras": hclspec.Attr("cameras", "list(string)"),
+	"image":      hclspec.RequiredAttr("image", "string"),
+	"entrypoint": hclspec.Attr("entrypoint", "list(string)"),
+	"command":    hclspec.Attr("command", "string"),
+	"args":       hclspec.Attr("args", "list(string)"),
+	"cameras":    hclspec.Attr("cameras", "list(string)"),
 	"recordings_path": hclspec.Default(
 		hclspec.Attr("recordings_path", "string"), hclspec.Literal(`"`+defaultRecordingsPath+`"`)),
 	"auth": hclspec.Block("auth", hclspec.Object(map[string]*hclspec.Spec{

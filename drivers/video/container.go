@@ -51,6 +51,9 @@ func buildContainerSpec(plugin *PluginConfig, cfg *plugins.TaskConfig, task *Tas
 		Labels:       buildLabels(cfg, task),
 		ExposedPorts: exposed,
 	}
+	if len(task.Entrypoint) > 0 {
+		config.Entrypoint = task.Entrypoint
+	}
 	if task.Command != "" {
 		config.Cmd = append([]string{task.Command}, task.Args...)
 	} else if len(task.Args) > 0 {
@@ -236,4 +239,17 @@ func restartPolicy(task *TaskConfig) container.RestartPolicy {
 		return container.RestartPolicy{Name: container.RestartPolicyUnlessStopped}
 	}
 	return container.RestartPolicy{Name: container.RestartPolicyDisabled}
+}
+
+// checkDevices returns an error naming the first device Nomad allocated to
+// the task whose host node is gone, such as a camera unplugged after its
+// device plugin reserved it.
+func checkDevices(devices []plugins.Device) error {
+	for _, dev := range devices {
+		if _, err := os.Stat(dev.HostPath); err != nil {
+			return fmt.Errorf("device %q (task path %q) not found on the host: %w: it was removed after Nomad reserved it; reconnect the device and restart the allocation",
+				dev.HostPath, dev.TaskPath, err)
+		}
+	}
+	return nil
 }

@@ -52,6 +52,9 @@ func (d *Driver) StartTask(ctx context.Context, cfg *plugins.TaskConfig) (*plugi
 	if err := addAccelerators(spec.host, task, d.host); err != nil {
 		return nil, nil, err
 	}
+	if err := checkDevices(cfg.Devices); err != nil {
+		return nil, nil, err
+	}
 	pulled, err := d.ensureImage(ctx, docker, cfg, task)
 	if err != nil {
 		return nil, nil, err
