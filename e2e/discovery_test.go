@@ -194,6 +194,7 @@ func TestConsulDiscovery(t *testing.T) {
 	env := startConsulEnv(t, ctx)
 
 	t.Run("registration", func(t *testing.T) { testRegistration(t, ctx, env) })
+	t.Run("shipped jobspec", func(t *testing.T) { testShippedService(t, ctx, env) })
 	t.Run("bad input", func(t *testing.T) { testBadInput(t, ctx, env) })
 }
 
@@ -257,6 +258,23 @@ func testRegistration(t *testing.T, ctx context.Context, env *consulEnv) {
 	})
 
 	env.purge(t, discoveryJob)
+	if err := env.waitDeregistered(ctx); err != nil {
+		t.Error(err)
+	}
+}
+
+// testShippedService runs jobspecs/motion-service.nomad.hcl as shipped, with
+// its 10-second checks, and expects both cameras to register and pass.
+func testShippedService(t *testing.T, ctx context.Context, env *consulEnv) {
+	jobID := "motion-service"
+	env.runJob(t, ctx, jobID, filepath.Join(repoRoot, "jobspecs", "motion-service.nomad.hcl"))
+	nodes := map[string]string{"north-gate": "edge-1", "south-gate": "edge-2"}
+	for _, camera := range []string{"north-gate", "south-gate"} {
+		t.Run("catalog "+camera, func(t *testing.T) {
+			checkInstance(t, ctx, env, camera, nodes[camera], false)
+		})
+	}
+	env.purge(t, jobID)
 	if err := env.waitDeregistered(ctx); err != nil {
 		t.Error(err)
 	}
