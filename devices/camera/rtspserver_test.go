@@ -19,11 +19,22 @@ import (
 	"time"
 
 	"github.com/ferry-video/ferry/e2e/cluster"
+	"github.com/ferry-video/ferry/e2e/footage"
 )
 
-// footagePath is the recorded street scene that the test RTSP server
-// streams.
-const footagePath = "../../../shared/data/vtest.avi"
+// findFootage returns the recorded street scene that the test RTSP server
+// streams: the shared copy beside the checkout, else the one the demo
+// extracts from Debian's opencv-doc package into .cache/footage.
+func findFootage(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	path, err := footage.Find(ctx, "../..", "../../.cache/footage")
+	if err != nil {
+		t.Fatalf("footage for the RTSP server: %v", err)
+	}
+	return path
+}
 
 // rtspServer serves one H.264 stream over RTSP on loopback to any number of
 // clients, one after another or at once. ffmpeg encodes the footage in a
@@ -50,9 +61,7 @@ type rtspServer struct {
 // and stops both when the test ends.
 func startRTSPServer(t *testing.T) *rtspServer {
 	t.Helper()
-	if _, err := os.Stat(footagePath); err != nil {
-		t.Fatalf("footage for the RTSP server: %v", err)
-	}
+	footagePath := findFootage(t)
 	rtp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
