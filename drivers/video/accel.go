@@ -127,42 +127,82 @@ func addAcceleratorAttributes(attrs map[string]plugins.Attribute, h hostDevices)
 	}
 }
 
-// parseGPUs returns the GPU count of a gpus value: -1 for "all", 0 when
-// unset.
-func parseGPUs(value string) (int, error) {
+// gpuDevicePrefix starts a gpus value that names GPUs by index or UUID, as
+// Docker's --gpus flag does: "device=0,2" or "device=GPU-3a5c...".
+const gpuDevicePrefix = "device="
+
+// gpuRequest is a parsed gpus value: Count GPUs (-1 for all), or the GPUs
+// named in IDs.
+type gpuRequest struct {
+	Count int
+	IDs   []string
+}
+
+func (r gpuRequest) empty() bool { return r.Count == 0 && len(r.IDs) == 0 }
+
+// parseGPUs parses a task's gpus value: empty, "all", a positive count, or
+// "device=" followed by comma-separated GPU indexes or UUIDs.
+func parseGPUs(value string) (gpuRequest, error) {
 	value = strings.TrimSpace(value)
-	switch value {
-	case "":
-		return 0, nil
-	case gpusAll:
-		return -1, nil
+	switch {
+	case value == "":
+		return gpuRequest{}, nil
+	case value == gpusAll:
+		return gpuRequest{Count: -1}, nil
+	case strings.HasPrefix(value, gpuDevicePrefix):
+		var ids []string
+		for _, id := range strings.Split(strings.TrimPrefix(value, gpuDevicePrefix), ",") {
+			id = strings.TrimSpace(id)
+			if id == "" {
+				return gpuRequest{}, fmt.Errorf("invalid gpus %q: an empty GPU id: list indexes or UUIDs such as \"device=0,1\"", value)
+			}
+			ids = append(ids, id)
+		}
+		return gpuRequest{IDs: ids}, nil
 	}
 	n, err := strconv.Atoi(value)
 	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("invalid gpus %q: use a positive count or \"all\"", value)
+		return gpuRequest{}, fmt.Errorf("invalid gpus %q: use a positive count, \"all\", or \"device=\" with GPU indexes or UUIDs", value)
 	}
-	return n, nil
+	return gpuRequest{Count: n}, nil
+}
+
+// checkGPUIndexes fails when an id that is a GPU index is not below the
+// node's GPU count. UUIDs cannot be checked here; the NVIDIA runtime
+// rejects unknown ones when the container starts.
+func checkGPUIndexes(task *TaskConfig, ids []string, available int) error {
+	for _, id := range ids {
+		if index, err := strconv.Atoi(id); err == nil && (index < 0 || index >= available) {
+			return fmt.Errorf("gpus = %q names GPU %d, but this node has %d NVIDIA GPUs (indexes 0 to %d): constrain the job on attribute %s",
+				task.GPUs, index, available, available-1, attrGPUs)
+		}
+	}
+	return nil
 }
 
 // addAccelerators adds the GPUs and render nodes the task asked for to
 // host, and fails when the node cannot provide them.
 func addAccelerators(host *container.HostConfig, task *TaskConfig, h hostDevices) error {
-	count, err := parseGPUs(task.GPUs)
+	request, err := parseGPUs(task.GPUs)
 	if err != nil {
 		return err
 	}
-	if count != 0 {
+	if !request.empty() {
 		available := h.nvidiaGPUs()
 		if available == 0 {
 			return fmt.Errorf("gpus = %q requested, but this node has no NVIDIA GPUs (none in %s/driver/nvidia/gpus or %s/nvidia[0-9]*): constrain the job on attribute %s > 0",
 				task.GPUs, h.procRoot, h.devRoot, attrGPUs)
 		}
-		if count > available {
+		if request.Count > available {
 			return fmt.Errorf("gpus = %q requested, but this node has %d NVIDIA GPUs: lower gpus or constrain the job on attribute %s", task.GPUs, available, attrGPUs)
+		}
+		if err := checkGPUIndexes(task, request.IDs, available); err != nil {
+			return err
 		}
 		host.DeviceRequests = append(host.DeviceRequests, container.DeviceRequest{
 			Driver:       "nvidia",
-			Count:        count,
+			Count:        request.Count,
+			DeviceIDs:    request.IDs,
 			Capabilities: [][]string{{"gpu"}},
 		})
 	}

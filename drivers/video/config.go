@@ -207,8 +207,9 @@ type TaskConfig struct {
 	// ShmSize is the size of /dev/shm in bytes. Zero keeps Docker's default.
 	ShmSize    int64 `codec:"shm_size"`
 	Privileged bool  `codec:"privileged"`
-	// GPUs is how many NVIDIA GPUs the task gets, as a count or "all",
-	// through Docker's nvidia device driver. Default none.
+	// GPUs are the NVIDIA GPUs the task gets through Docker's nvidia device
+	// driver: a count, "all", or "device=" with comma-separated GPU indexes
+	// or UUIDs, as in Docker's --gpus flag. Default none.
 	GPUs string `codec:"gpus"`
 	// DRIDevices passes the node's /dev/dri render nodes, for VA-API
 	// decoding. Default false.

@@ -155,14 +155,19 @@ func TestAddAccelerators(t *testing.T) {
 		name      string
 		task      TaskConfig
 		wantCount int
+		wantIDs   []string
 		wantDRI   int
 		wantErr   string
 	}{
-		{"none", TaskConfig{}, 0, 0, ""},
-		{"two gpus", TaskConfig{GPUs: "2"}, 2, 0, ""},
-		{"all gpus", TaskConfig{GPUs: "all"}, -1, 0, ""},
-		{"too many gpus", TaskConfig{GPUs: "3"}, 0, 0, "has 2 NVIDIA GPUs"},
-		{"render nodes", TaskConfig{DRIDevices: true}, 0, 1, ""},
+		{"none", TaskConfig{}, 0, nil, 0, ""},
+		{"two gpus", TaskConfig{GPUs: "2"}, 2, nil, 0, ""},
+		{"all gpus", TaskConfig{GPUs: "all"}, -1, nil, 0, ""},
+		{"too many gpus", TaskConfig{GPUs: "3"}, 0, nil, 0, "has 2 NVIDIA GPUs"},
+		{"gpus by index", TaskConfig{GPUs: "device=0,1"}, 0, []string{"0", "1"}, 0, ""},
+		{"gpu by uuid", TaskConfig{GPUs: "device=GPU-3a5c"}, 0, []string{"GPU-3a5c"}, 0, ""},
+		{"gpu index too high", TaskConfig{GPUs: "device=2"}, 0, nil, 0, "names GPU 2, but this node has 2"},
+		{"empty gpu id", TaskConfig{GPUs: "device=0,"}, 0, nil, 0, "an empty GPU id"},
+		{"render nodes", TaskConfig{DRIDevices: true}, 0, nil, 1, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -177,16 +182,20 @@ func TestAddAccelerators(t *testing.T) {
 			if err != nil {
 				t.Fatalf("addAccelerators: %v", err)
 			}
-			if tc.wantCount == 0 && len(host.DeviceRequests) != 0 {
+			wantRequest := tc.wantCount != 0 || len(tc.wantIDs) != 0
+			if !wantRequest && len(host.DeviceRequests) != 0 {
 				t.Errorf("device requests = %+v, want none", host.DeviceRequests)
 			}
-			if tc.wantCount != 0 {
+			if wantRequest {
 				if len(host.DeviceRequests) != 1 {
 					t.Fatalf("device requests = %+v, want one", host.DeviceRequests)
 				}
 				req := host.DeviceRequests[0]
 				if req.Driver != "nvidia" || req.Count != tc.wantCount {
 					t.Errorf("device request = %+v, want driver nvidia and count %d", req, tc.wantCount)
+				}
+				if strings.Join(req.DeviceIDs, ",") != strings.Join(tc.wantIDs, ",") {
+					t.Errorf("device ids = %q, want %q", req.DeviceIDs, tc.wantIDs)
 				}
 			}
 			if len(host.Devices) != tc.wantDRI {
