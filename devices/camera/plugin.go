@@ -31,8 +31,9 @@ const (
 )
 
 // credentialsDir is the folder in the task where camera credentials files
-// are mounted, one folder per camera id.
-const credentialsDir = "/run/ferry/cameras"
+// are mounted read-only, one folder per camera id. It is inside the task's
+// secrets dir, which Nomad's drivers mount at /secrets.
+const credentialsDir = "/secrets/ferry/cameras"
 
 var _ plugins.DevicePlugin = (*Plugin)(nil)
 

@@ -118,7 +118,7 @@ func TestReserve(t *testing.T) {
 		if got := res.Envs["FERRY_CAMERA_GATE_1_URL"]; got != "rtsp://127.0.0.1:8554/gate" {
 			t.Errorf("url env = %q", got)
 		}
-		wantMount := plugins.DeviceMount{TaskPath: "/run/ferry/cameras/gate-1/credentials", HostPath: creds, ReadOnly: true}
+		wantMount := plugins.DeviceMount{TaskPath: "/secrets/ferry/cameras/gate-1/credentials", HostPath: creds, ReadOnly: true}
 		if len(res.Mounts) != 1 || res.Mounts[0] != wantMount {
 			t.Errorf("mounts = %+v, want [%+v]", res.Mounts, wantMount)
 		}

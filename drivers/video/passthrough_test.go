@@ -48,13 +48,13 @@ func TestDevicePassthroughExact(t *testing.T) {
 		`test -e /dev/video1 && echo video1-present || echo video1-absent`,
 		`test -e ` + nodes + ` && echo host-dir-present || echo host-dir-absent`,
 		`echo "url=$FERRY_CAMERA_GATE_1_URL"`,
-		`cat /run/ferry/cameras/gate-1/credentials`,
-		`echo x >> /run/ferry/cameras/gate-1/credentials && echo creds-writable || echo creds-read-only`,
+		`cat /secrets/ferry/cameras/gate-1/credentials`,
+		`echo x >> /secrets/ferry/cameras/gate-1/credentials && echo creds-writable || echo creds-read-only`,
 	}, "; ")
 	task := env.newTask("camera", shellTask(script))
 	task.cfg.Devices = []plugins.Device{{TaskPath: "/dev/video0", HostPath: allocated, Permissions: "rw"}}
 	task.cfg.DeviceEnv = map[string]string{"FERRY_CAMERA_GATE_1_URL": "rtsp://127.0.0.1:8554/gate"}
-	task.cfg.Mounts = []plugins.Mount{{TaskPath: "/run/ferry/cameras/gate-1/credentials", HostPath: creds, ReadOnly: true}}
+	task.cfg.Mounts = []plugins.Mount{{TaskPath: "/secrets/ferry/cameras/gate-1/credentials", HostPath: creds, ReadOnly: true}}
 	if _, _, err := env.driver.StartTask(context.Background(), task.cfg); err != nil {
 		t.Fatalf("StartTask: %v", err)
 	}
