@@ -8,7 +8,7 @@ import (
 	"github.com/ferry-video/ferry/plugins/hclspec"
 )
 
-// PluginType is the kind of plugin Nomad sees.
+// PluginType is the kind of plugin reported to Nomad: driver or device.
 type PluginType int
 
 const (
@@ -35,7 +35,7 @@ type AgentConfig struct {
 	ClientMaxPort uint32
 }
 
-// Base is what every plugin implements.
+// Base is the part of the plugin interface that drivers and devices share.
 type Base interface {
 	// Info returns the plugin's type, name and version.
 	Info() Info
@@ -91,7 +91,7 @@ type Shutdowner interface {
 	Shutdown(ctx context.Context) error
 }
 
-// FSIsolation is how a driver isolates a task's file system.
+// FSIsolation is the file system isolation mode a driver gives tasks.
 type FSIsolation int
 
 const (
@@ -110,7 +110,7 @@ const (
 	NetIsolationNone  NetIsolationMode = 3
 )
 
-// Capabilities tells Nomad which features the driver supports.
+// Capabilities are the features a driver reports to Nomad.
 type Capabilities struct {
 	SendSignals          bool
 	Exec                 bool
@@ -121,7 +121,7 @@ type Capabilities struct {
 	DisableLogCollection bool
 }
 
-// HealthState is a driver's health as Nomad sees it.
+// HealthState is a driver's health as reported to Nomad.
 type HealthState int
 
 const (
@@ -153,7 +153,7 @@ type Attribute struct {
 	Unit string
 }
 
-// AttributeKind says which field of an Attribute holds the value.
+// AttributeKind names the field of an Attribute that contains the value.
 type AttributeKind int
 
 const (
@@ -268,14 +268,15 @@ const (
 	TaskStateExited  TaskState = 2
 )
 
-// NetworkOverride tells Nomad the task's own address and ports.
+// NetworkOverride is the task's own address and port map, reported to
+// Nomad for service registration.
 type NetworkOverride struct {
 	PortMap       map[string]int32
 	Addr          string
 	AutoAdvertise bool
 }
 
-// ExitResult is how a task ended.
+// ExitResult is the exit status of a task.
 type ExitResult struct {
 	ExitCode  int32
 	Signal    int32
