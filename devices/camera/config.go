@@ -47,6 +47,8 @@ type Config struct {
 	ProbeTimeout string `codec:"probe_timeout"`
 	// IPCameras are the network cameras this node receives streams from.
 	IPCameras []*IPCamera `codec:"ip_camera"`
+	// LocalCameras declare or override attributes of V4L2 cameras.
+	LocalCameras []*LocalCamera `codec:"local_camera"`
 
 	fingerprintPeriod time.Duration
 	probeTimeout      time.Duration
@@ -98,6 +100,7 @@ var configSpec = hclspec.Object(map[string]*hclspec.Spec{
 		"fps":              hclspec.Attr("fps", "number"),
 		"codec":            hclspec.Attr("codec", "string"),
 	})),
+	"local_camera": localCameraSpec,
 })
 
 // validate applies defaults and checks every field.
@@ -132,7 +135,7 @@ func (c *Config) validate() error {
 		}
 		envNames[name] = cam.ID
 	}
-	return nil
+	return validateLocalCameras(c.LocalCameras)
 }
 
 func (cam *IPCamera) validate() error {

@@ -19,7 +19,25 @@ type scan struct {
 	probes      map[string]probeResult
 	// recordings are the ids of cameras whose recordings the node holds.
 	recordings map[string]bool
-	at         time.Time
+	// formats are the capture formats local cameras report, keyed by id.
+	formats map[string]reportedFormat
+	// unmatched are the match values of local_camera blocks that match
+	// no local camera.
+	unmatched []string
+	at        time.Time
+}
+
+// scanLocal lists the V4L2 cameras of s.config, reads their capture
+// formats and reports local_camera blocks that match none of them.
+func (p *Plugin) scanLocal(s *scan) {
+	local, err := scanSysfs(s.config.SysfsRoot, s.config.DevRoot, p.canCapture)
+	if err != nil {
+		p.logger.Warn("V4L2 scan incomplete", "error", err)
+	}
+	s.local = local
+	s.formats = readFormats(p.logger, p.formats, local)
+	s.unmatched = unmatchedLocalCameras(s.config, local)
+	p.reportUnmatched(s.config, s.unmatched)
 }
 
 // Fingerprint sends the camera groups at once, then after each
@@ -64,12 +82,8 @@ func (p *Plugin) scan(ctx context.Context) *scan {
 	p.mu.Unlock()
 
 	s := &scan{config: cfg, at: p.clock.Now(), recordings: map[string]bool{}}
-	local, err := scanSysfs(cfg.SysfsRoot, cfg.DevRoot, p.canCapture)
-	if err != nil {
-		p.logger.Warn("V4L2 scan incomplete", "error", err)
-	}
-	s.local = local
-	s.localHealth = localHealth(local)
+	p.scanLocal(s)
+	s.localHealth = localHealth(s.local)
 	s.probes = p.probeAll(ctx, cfg)
 
 	p.inventoryMu.Lock()

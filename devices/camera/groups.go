@@ -41,7 +41,7 @@ func buildGroups(s *scan) []*plugins.DeviceGroup {
 
 	for _, cam := range s.local {
 		h := s.localHealth[cam.ID]
-		attrs := cameraAttributes(s.config.Location, "", 0, "", s.recordings[cam.ID], "v4l2")
+		attrs := localAttributes(s.config, declaredFor(s.config, cam), s.formats[cam.ID], s.recordings[cam.ID])
 		add(cam.Model, attrs, &plugins.DetectedDevice{ID: cam.ID, Healthy: h.Healthy, HealthDescription: h.Description, PCIBusID: cam.PCIBusID})
 	}
 	for _, cam := range s.config.IPCameras {

@@ -115,6 +115,22 @@ ip_camera {
 			t.Errorf("healthy stat = %+v, want false", healthy)
 		}
 	})
+	t.Run("local_camera fps", func(t *testing.T) {
+		err := p.SetConfigHCL(ctx, []byte(`local_camera {
+  match = "v4l-1_2_1_0-0"
+  fps   = 0
+}`), "camera.hcl")
+		if err == nil || !strings.Contains(err.Error(), "invalid fps 0") {
+			t.Fatalf("SetConfig error = %v, want invalid fps 0", err)
+		}
+		err = p.SetConfigHCL(ctx, []byte(`local_camera {
+  match      = "v4l-1_2_1_0-0"
+  resolution = "1280x720"
+}`), "camera.hcl")
+		if err != nil {
+			t.Fatalf("SetConfig without fps: %v", err)
+		}
+	})
 	t.Run("bad config", func(t *testing.T) {
 		err := p.SetConfigHCL(ctx, []byte(`ip_camera {
   id       = "x"

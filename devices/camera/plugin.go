@@ -43,6 +43,7 @@ type Plugin struct {
 	clock      clock
 	canCapture capabilityFunc
 	probe      probeFunc
+	formats    formatQuerier
 
 	// mu guards the fields below it.
 	mu        sync.Mutex
@@ -50,6 +51,9 @@ type Plugin struct {
 	inventory *inventory.Inventory
 	// last is the newest scan, which Reserve and Stats read.
 	last *scan
+	// reportedUnmatched are the match values of local_camera blocks
+	// already logged as matching no camera under the current config.
+	reportedUnmatched map[string]bool
 
 	// inventoryMu serialises rescans, because an Inventory is not safe
 	// for concurrent use.
@@ -67,8 +71,11 @@ func New(logger hclog.Logger) *Plugin {
 		clock:      realClock{},
 		canCapture: queryCapture,
 		probe:      probeRTSP,
+		formats:    ioctlQuerier{},
 		config:     cfg,
 		inventory:  inventory.New(nil),
+
+		reportedUnmatched: map[string]bool{},
 	}
 }
 
@@ -94,8 +101,9 @@ func (p *Plugin) SetConfig(data []byte, _ *plugins.AgentConfig) error {
 
 	p.mu.Lock()
 	p.config, p.inventory, p.last = cfg, inventory.New(cfg.CameraStorage), nil
+	p.reportedUnmatched = map[string]bool{}
 	p.mu.Unlock()
-	p.logger.Debug("config set", "sysfs_root", cfg.SysfsRoot, "ip_cameras", len(cfg.IPCameras))
+	p.logger.Debug("config set", "sysfs_root", cfg.SysfsRoot, "ip_cameras", len(cfg.IPCameras), "local_cameras", len(cfg.LocalCameras))
 	return nil
 }
 
@@ -147,11 +155,9 @@ func (p *Plugin) lastScan() *scan {
 	if s != nil {
 		return s
 	}
-	local, err := scanSysfs(cfg.SysfsRoot, cfg.DevRoot, p.canCapture)
-	if err != nil {
-		p.logger.Warn("V4L2 scan incomplete", "error", err)
-	}
-	return &scan{config: cfg, local: local}
+	s = &scan{config: cfg}
+	p.scanLocal(s)
+	return s
 }
 
 // ids returns every camera id of the scan, sorted.

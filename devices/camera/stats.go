@@ -2,6 +2,7 @@ package camera
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/ferry-video/ferry/plugins"
@@ -49,6 +50,12 @@ func deviceStats(s *scan, d *plugins.DetectedDevice, now time.Time) *plugins.Dev
 		"healthy": {Kind: plugins.AttributeBool, Bool: d.Healthy, Desc: d.HealthDescription},
 	}
 	stats := &plugins.DeviceStats{Stats: &plugins.StatObject{Attributes: attrs}, Timestamp: now}
+	if len(s.unmatched) > 0 {
+		attrs["unmatched_local_camera"] = &plugins.StatValue{
+			String: strings.Join(s.unmatched, ", "),
+			Desc:   "match values of local_camera blocks that match no camera",
+		}
+	}
 
 	if cam, ok := s.localByID(d.ID); ok {
 		attrs["name"] = &plugins.StatValue{String: cam.Name}
