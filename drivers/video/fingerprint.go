@@ -41,6 +41,7 @@ func (d *Driver) fingerprintLoop(ctx context.Context, out chan<- *plugins.Finger
 	watch := &dockerWatch{d: d, backoff: reconnectBackoff{min: reconnectMinDelay, max: plugin.fingerprintPeriod}}
 
 	var last *plugins.Fingerprint
+	published := map[string]bool{}
 	for {
 		fp := d.fingerprint(ctx)
 		retry := watch.observe(fp, plugin.Endpoint)
@@ -48,8 +49,9 @@ func (d *Driver) fingerprintLoop(ctx context.Context, out chan<- *plugins.Finger
 			d.sweepOrphans(ctx)
 		}
 		if last == nil || !reflect.DeepEqual(fp, last) {
+			sent := withCameraDeletions(fp, published)
 			select {
-			case out <- fp:
+			case out <- sent:
 				last = fp
 			case <-ctx.Done():
 				return
@@ -93,11 +95,37 @@ func (d *Driver) fingerprint(ctx context.Context) *plugins.Fingerprint {
 	return &plugins.Fingerprint{Health: plugins.HealthHealthy, Description: healthyDesc, Attributes: attrs}
 }
 
+// withCameraDeletions returns fp plus an empty value for each camera
+// attribute that an earlier fingerprint published and fp lacks, because
+// Nomad keeps an attribute that is merely left out and deletes one sent
+// empty. It updates published, the camera attribute keys now on the node.
+// An unhealthy fingerprint carries no camera attributes, so it deletes
+// nothing.
+func withCameraDeletions(fp *plugins.Fingerprint, published map[string]bool) *plugins.Fingerprint {
+	if fp.Health != plugins.HealthHealthy {
+		return fp
+	}
+	sent := *fp
+	sent.Attributes = make(map[string]plugins.Attribute, len(fp.Attributes))
+	for key, attr := range fp.Attributes {
+		sent.Attributes[key] = attr
+	}
+	for key := range published {
+		if _, ok := fp.Attributes[key]; !ok {
+			sent.Attributes[key] = plugins.StringAttribute("")
+			delete(published, key)
+		}
+	}
+	for key := range fp.Attributes {
+		if strings.HasPrefix(key, attrCameraPrefix) {
+			published[key] = true
+		}
+	}
+	return &sent
+}
+
 // cameraAttributes returns the per-camera byte counts, the sorted camera
 // list and the total number of recordings.
-// TODO: a camera that disappears keeps its driver.video.camera.<id>
-// attribute on the node, because deleting it requires sending an empty
-// string once.
 func cameraAttributes(snap inventory.Snapshot) map[string]plugins.Attribute {
 	attrs := make(map[string]plugins.Attribute, len(snap.Cameras)+3)
 	total := 0
