@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -161,17 +162,30 @@ func (c *Client) StopJob(ctx context.Context, jobID string, purge bool) error {
 	if purge {
 		path += "?purge=true"
 	}
-	return c.do(ctx, http.MethodDelete, path, nil)
+	return c.send(ctx, http.MethodDelete, path, nil, nil)
 }
 
 func (c *Client) get(ctx context.Context, path string, out any) error {
-	return c.do(ctx, http.MethodGet, path, out)
+	return c.send(ctx, http.MethodGet, path, nil, out)
 }
 
-func (c *Client) do(ctx context.Context, method, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.Address+path, nil)
+// send calls the API, with in as the JSON request body unless it is nil,
+// and decodes the response into out unless out is nil.
+func (c *Client) send(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		data, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("nomad api %s %s: encode request: %w", method, path, err)
+		}
+		body = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.Address+path, body)
 	if err != nil {
 		return fmt.Errorf("nomad api %s %s: %w", method, path, err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 
 	httpClient := c.HTTP
@@ -184,17 +198,17 @@ func (c *Client) do(ctx context.Context, method, path string, out any) error {
 	}
 	defer resp.Body.Close()
 
-	body, err := io.ReadAll(resp.Body)
+	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return fmt.Errorf("nomad api %s %s: read body: %w", method, path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("nomad api %s %s: status %d: %s", method, path, resp.StatusCode, body)
+		return fmt.Errorf("nomad api %s %s: status %d: %s", method, path, resp.StatusCode, data)
 	}
 	if out == nil {
 		return nil
 	}
-	if err := json.Unmarshal(body, out); err != nil {
+	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("nomad api %s %s: decode response: %w", method, path, err)
 	}
 	return nil

@@ -1,12 +1,9 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -117,39 +114,4 @@ func (c *Client) RegisterJob(ctx context.Context, job map[string]any) (string, e
 		return "", err
 	}
 	return response.EvalID, nil
-}
-
-// send calls the API with a JSON request body and decodes the response.
-func (c *Client) send(ctx context.Context, method, path string, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return fmt.Errorf("nomad api %s %s: encode request: %w", method, path, err)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.Address+path, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("nomad api %s %s: %w", method, path, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-
-	httpClient := c.HTTP
-	if httpClient == nil {
-		httpClient = &http.Client{Timeout: 30 * time.Second}
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("nomad api %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("nomad api %s %s: read body: %w", method, path, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("nomad api %s %s: status %d: %s", method, path, resp.StatusCode, data)
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("nomad api %s %s: decode response: %w", method, path, err)
-	}
-	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"math"
 	mrand "math/rand"
@@ -103,7 +102,7 @@ func newSuite(ctx context.Context, opts Options, logger hclog.Logger, report *Re
 		report:   report,
 		nodeID:   "faults-" + randomHex(6),
 	}
-	root, err := findRepoRoot()
+	root, err := cluster.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -150,23 +149,6 @@ func (s *suite) expired() bool { return time.Now().After(s.deadline) }
 // randomDelay returns a delay of up to max, drawn from the run's seed.
 func (s *suite) randomDelay(max time.Duration) time.Duration {
 	return time.Duration(s.rng.Int63n(int64(max) + 1))
-}
-
-func findRepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory: run the fault suite inside the ferry repository")
-		}
-		dir = parent
-	}
 }
 
 func randomHex(n int) string {

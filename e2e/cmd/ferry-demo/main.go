@@ -73,7 +73,7 @@ func run(ctx context.Context, videos []string, output string, keep bool) (err er
 	if err != nil {
 		return err
 	}
-	root, err := repoRoot()
+	root, err := cluster.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -162,25 +162,6 @@ func eventSummary(events []cluster.TaskEvent) string {
 		parts = append(parts, e.Type+": "+e.DisplayMessage)
 	}
 	return strings.Join(parts, "; ")
-}
-
-// repoRoot returns the nearest folder above the working directory that
-// contains go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory: run ferry-demo from the ferry checkout")
-		}
-		dir = parent
-	}
 }
 
 // prepareRecordings returns one recording per camera: the --video files, or
