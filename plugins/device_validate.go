@@ -24,7 +24,7 @@ var validUnits = func() map[string]bool {
 
 // ValidateDeviceGroup checks a group the way Nomad's device manager does:
 // vendor, type, name and every device ID are set, and every attribute unit
-// is one Nomad knows.
+// is one Nomad accepts.
 func ValidateDeviceGroup(g *DeviceGroup) error {
 	if g == nil {
 		return errors.New("device group is nil")

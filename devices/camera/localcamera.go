@@ -115,7 +115,7 @@ func localAttributes(cfg *Config, decl *LocalCamera, reported reportedFormat, re
 	return cameraAttributes(location, resolution, fps, codec, recordings, "v4l2")
 }
 
-// readFormats asks each camera for its capture format. A failed ioctl
+// readFormats reads each camera's capture format through V4L2 ioctls. A failed ioctl
 // leaves the matching attribute out and is logged at debug level, because
 // devices without G_FMT or G_PARM support are common.
 func readFormats(logger hclog.Logger, q formatQuerier, cams []localCamera) map[string]reportedFormat {

@@ -101,7 +101,7 @@ func ioctlOnNode(node string, request uintptr, name string, buf []byte) error {
 	return nil
 }
 
-// reportedFormat is what a device reports about its capture format. Empty
+// reportedFormat is the capture format a device reports. Empty
 // or zero fields are unknown.
 type reportedFormat struct {
 	Resolution string

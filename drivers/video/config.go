@@ -189,8 +189,8 @@ type TaskConfig struct {
 	// Cameras are camera ids whose recordings are mounted read-only at
 	// RecordingsPath/<camera>.
 	Cameras []string `codec:"cameras"`
-	// RecordingsPath is where camera folders appear in the container.
-	// Default "/recordings".
+	// RecordingsPath is the container folder that camera folders are mounted
+	// under. Default "/recordings".
 	RecordingsPath string      `codec:"recordings_path"`
 	Auth           *AuthConfig `codec:"auth"`
 	// ForcePull pulls the image even when Docker already has it.

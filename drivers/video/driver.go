@@ -1,8 +1,8 @@
 // Package video is the `video` Nomad task driver. It runs analytics
-// containers through the Docker Engine API, mounts the camera recordings a
-// task asks for read-only, writes container logs into Nomad's rotated log
-// files from the plugin process, and fingerprints the cameras whose recordings the node
-// holds.
+// containers through the Docker Engine API and mounts the camera recordings
+// a task requests read-only. It writes container logs into Nomad's rotated
+// log files from the plugin process, and fingerprints the cameras whose
+// recordings the node stores.
 package video
 
 import (

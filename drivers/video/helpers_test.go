@@ -35,7 +35,7 @@ var testImageOnce sync.Once
 var testImageErr error
 
 // dockerClient returns a client of the local dockerd and fails the test when
-// none answers.
+// none responds.
 func dockerClient(t *testing.T) *client.Client {
 	t.Helper()
 	docker, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())

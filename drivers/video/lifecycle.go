@@ -232,7 +232,7 @@ func (h *taskHandle) stillRunning(ctx context.Context) bool {
 	return err != nil || info.State.Running
 }
 
-// DestroyTask removes the container and forgets the task. It succeeds for a
+// DestroyTask removes the container and stops tracking the task. It succeeds for a
 // task that is not tracked, so that repeated calls are harmless.
 func (d *Driver) DestroyTask(ctx context.Context, taskID string, force bool) error {
 	h, ok := d.tasks.get(taskID)

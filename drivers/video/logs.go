@@ -36,6 +36,8 @@ type logHooks struct {
 // because the driver reports DisableLogCollection. After a plugin restart it
 // resumes from the saved position, so that each line lands in the files
 // exactly once. One goroutine runs the copier, so it needs no lock.
+// NOTE: the position is a Docker timestamp, so of two lines stamped with the
+// same nanosecond at the resume point, the second is skipped.
 type logCopier struct {
 	h            *taskHandle
 	hooks        logHooks

@@ -52,7 +52,7 @@ func (c *StagingConfig) validate() error {
 
 // stagingDir returns the folder a staged camera's recordings are copied
 // into. It is in the task dir but outside local/ and secrets/, which the
-// container mounts read-write, so the task sees the copy only through its
+// container mounts read-write, so the task reaches the copy only through its
 // read-only recordings mount.
 func stagingDir(cfg *plugins.TaskConfig, camera string) string {
 	return filepath.Join(cfg.TaskDir(), "staged", camera)

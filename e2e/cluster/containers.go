@@ -14,7 +14,7 @@ import (
 const nodeLabel = "com.ferry-video.node_id"
 
 // nodeIDs returns the ids of the cluster's nodes, or nil when the server no
-// longer answers.
+// longer responds.
 func (c *Cluster) nodeIDs() []string {
 	if c.API == nil || c.exited() != nil {
 		return nil

@@ -17,10 +17,10 @@ import (
 const stopTimeout = 45 * time.Second
 
 // Stop stops every job so that the video driver removes its containers,
-// stops the agents (SIGINT, then SIGKILL after a timeout), kills any video
-// plugin process they left, removes containers the agents left running,
-// unmounts what Nomad mounted under the cluster folder and removes that
-// folder. It returns every error it met and keeps going after each one.
+// then stops the agents (SIGINT, then SIGKILL after a timeout). It kills any
+// video plugin process they left and removes containers they left running.
+// Last it unmounts what Nomad mounted under the cluster folder and removes
+// that folder. It returns every error it met and keeps going after each one.
 func (c *Cluster) Stop() error {
 	nodeIDs := c.nodeIDs()
 

@@ -16,7 +16,8 @@ import (
 	"github.com/docker/docker/client"
 )
 
-// daemonStartTimeout bounds how long a private dockerd may take to answer.
+// daemonStartTimeout is the maximum time a private dockerd may take to respond
+// to its API.
 const daemonStartTimeout = time.Minute
 
 // privateDaemon is a dockerd of the suite's own, with its own socket, data
@@ -138,7 +139,7 @@ func (d *privateDaemon) stop(sig syscall.Signal) error {
 	}
 	d.cmd = nil
 	// dockerd has its containerd killed when it exits. A new dockerd that
-	// finds that containerd's pid alive, as a zombie nobody reaped yet,
+	// finds that containerd's pid alive, as a zombie not yet reaped,
 	// waits for its socket in vain and exits, so the stale pid file goes.
 	if pid := d.containerdPid(); pid > 0 {
 		waitGone(pid)

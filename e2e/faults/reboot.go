@@ -15,10 +15,11 @@ const bootTimeout = 20 * time.Second
 
 // runRebootScenario simulates reboots of a node while no Nomad server is
 // reachable: the plugin and a private dockerd without live restore are
-// killed with everything they started, under two tasks, one with restart_on_boot and one without, and dockerd
-// starts again before the plugin does. The first task must come back in
-// its one container and be adopted by RecoverTask; the second must stay
-// stopped, because Nomad did not start it again.
+// killed with everything they started, under two tasks, one with
+// restart_on_boot and one without, and dockerd starts again before the
+// plugin does. The first task must come back in its one container and be
+// adopted by RecoverTask. The second must stay stopped, because Nomad did
+// not start it again.
 func runRebootScenario(ctx context.Context, s *suite, rounds int) (done int, err error) {
 	d, err := s.startPrivateDaemon(ctx, false)
 	if err != nil {

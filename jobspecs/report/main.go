@@ -85,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	report, err := collector.Collect(queryCtx, opts.expected)
 	if err != nil {
-		fmt.Fprintf(stderr, "report: %v: check that Consul answers at %s\n", err, config.Address)
+		fmt.Fprintf(stderr, "report: %v: check that a Consul agent is reachable at %s\n", err, config.Address)
 		return exitFailure
 	}
 
