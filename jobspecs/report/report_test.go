@@ -294,7 +294,7 @@ func TestReportRejectsBadInput(t *testing.T) {
 		{"empty camera", []string{"-expect", "north-gate,,south-gate"}, `invalid -expect "north-gate,,south-gate"`},
 		{"zero timeout", []string{"-timeout", "0s"}, "invalid -timeout 0s"},
 		{"extra argument", []string{"now"}, `unexpected argument "now"`},
-		{"consul down", []string{"-consul-addr", "127.0.0.1:1", "-timeout", "5s"}, "check that Consul answers at 127.0.0.1:1"},
+		{"consul down", []string{"-consul-addr", "127.0.0.1:1", "-timeout", "5s"}, "check that a Consul agent is reachable at 127.0.0.1:1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
