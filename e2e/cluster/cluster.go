@@ -25,6 +25,17 @@ type ClientSpec struct {
 	// camera storage holds for it. The files are copied into
 	// <camera root>/<camera id>/.
 	Cameras map[string][]string
+	// Plugins maps a plugin file name to the built binary that is copied
+	// into the client's plugin folder next to the video driver, such as
+	// "vsphere" for the vsphere driver. The plugin's own `plugin` block
+	// goes in ExtraHCL.
+	Plugins map[string]string
+	// ClientHCL is added inside the client's `client` block, such as
+	// `cni_path = "/usr/lib/cni"`.
+	ClientHCL string
+	// ExtraHCL is added at the top level of the client's configuration,
+	// such as a `plugin "vsphere"` block.
+	ExtraHCL string
 }
 
 // Config describes a cluster to start.
@@ -136,6 +147,8 @@ func (c *Cluster) launchClient(cfg Config, spec ClientSpec, serverRPC int) (*Age
 		CgroupParent: "ferry-e2e-" + filepath.Base(cfg.Dir) + "-" + spec.Name,
 		ServerRPC:    serverRPC,
 		ConsulAddr:   cfg.ConsulAddr,
+		ClientHCL:    spec.ClientHCL,
+		ExtraHCL:     spec.ExtraHCL,
 	}
 	for _, d := range []string{cc.DataDir, cc.AllocDir, cc.PluginDir, cc.CameraRoot} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -144,6 +157,11 @@ func (c *Cluster) launchClient(cfg Config, spec ClientSpec, serverRPC int) (*Age
 	}
 	if err := copyFile(cfg.VideoPlugin, filepath.Join(cc.PluginDir, "video"), 0o755); err != nil {
 		return nil, fmt.Errorf("start client %q: install video plugin: %w", spec.Name, err)
+	}
+	for name, bin := range spec.Plugins {
+		if err := copyFile(bin, filepath.Join(cc.PluginDir, name), 0o755); err != nil {
+			return nil, fmt.Errorf("start client %q: install plugin %q: %w", spec.Name, name, err)
+		}
 	}
 	for camera, files := range spec.Cameras {
 		cameraDir := filepath.Join(cc.CameraRoot, camera)

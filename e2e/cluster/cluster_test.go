@@ -158,3 +158,20 @@ func TestNodeCameraBytes(t *testing.T) {
 		t.Errorf("CameraBytes[north-gate] = %d, want 4065845", got["north-gate"])
 	}
 }
+
+func TestClientConfigExtraHCL(t *testing.T) {
+	cc := clientConfig{
+		Name:      "dc-1",
+		ClientHCL: "cni_path = \"/usr/lib/cni\"\nbridge_network_name = \"ferry\"",
+		ExtraHCL:  "plugin \"vsphere\" {\n  config {}\n}\n",
+	}
+	hcl := cc.render()
+	for _, want := range []string{
+		"  cni_path = \"/usr/lib/cni\"\n  bridge_network_name = \"ferry\"\n}\n\nplugin \"video\"",
+		"}\nplugin \"vsphere\" {\n  config {}\n}\n",
+	} {
+		if !strings.Contains(hcl, want) {
+			t.Errorf("client config lacks %q:\n%s", want, hcl)
+		}
+	}
+}

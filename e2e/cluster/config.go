@@ -43,6 +43,9 @@ type clientConfig struct {
 	// ConsulAddr is the Consul agent's HTTP address, host:port, or empty
 	// for a client without Consul.
 	ConsulAddr string
+	// ClientHCL goes inside the client block; ExtraHCL at the top level.
+	ClientHCL string
+	ExtraHCL  string
 }
 
 // render returns the HCL configuration of a client agent that loads
@@ -62,20 +65,22 @@ func (c clientConfig) render() string {
   options {
     "fingerprint.denylist" = %s
   }
-}
+%s}
 
 plugin "video" {
   config {
     camera_storage = [%s]
   }
 }
-`,
+%s`,
 		quote("127.0.0.1:"+strconv.Itoa(c.ServerRPC)),
 		quote(c.AllocDir),
 		quote(c.DataDir+"/client"),
 		quote(c.CgroupParent),
 		quote(c.denylist()),
-		quote(c.CameraRoot))
+		indent(c.ClientHCL),
+		quote(c.CameraRoot),
+		c.ExtraHCL)
 	return b.String()
 }
 
@@ -103,6 +108,16 @@ func writeCommon(b *strings.Builder, name, dataDir string, p ports, consulAddr s
 	}
 	b.WriteString("  client_auto_join = false\n  server_auto_join = false\n  auto_advertise   = false\n}\n\n")
 	b.WriteString("vault {\n  enabled = false\n}\n\n")
+}
+
+// indent returns s with every line indented by two spaces and a final
+// newline, or "" for an empty s.
+func indent(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ") + "\n"
 }
 
 // quote renders s as an HCL string literal.
