@@ -165,11 +165,15 @@ func netIsolationToProto(n *NetworkIsolation) *pb.NetworkIsolationSpec {
 	if n == nil {
 		return nil
 	}
-	return &pb.NetworkIsolationSpec{
+	out := &pb.NetworkIsolationSpec{
 		Mode:   pb.NetworkIsolationSpec_NetworkIsolationMode(n.Mode),
 		Path:   n.Path,
 		Labels: n.Labels,
 	}
+	if n.Hosts != nil {
+		out.HostsConfig = &pb.HostsConfig{Hostname: n.Hosts.Hostname, Address: n.Hosts.Address}
+	}
+	return out
 }
 
 // netIsolationFromProto converts a wire network isolation spec; nil gives nil.
@@ -177,11 +181,15 @@ func netIsolationFromProto(n *pb.NetworkIsolationSpec) *NetworkIsolation {
 	if n == nil {
 		return nil
 	}
-	return &NetworkIsolation{
+	out := &NetworkIsolation{
 		Mode:   NetIsolationMode(n.GetMode()),
 		Path:   n.GetPath(),
 		Labels: n.GetLabels(),
 	}
+	if h := n.GetHostsConfig(); h != nil {
+		out.Hosts = &HostsConfig{Hostname: h.GetHostname(), Address: h.GetAddress()}
+	}
+	return out
 }
 
 func dnsToProto(d *DNSConfig) *pb.DNSConfig {

@@ -237,11 +237,24 @@ type Device struct {
 	Permissions string // a combination of r, w and m
 }
 
-// NetworkIsolation is the group network namespace Nomad created.
+// NetworkIsolation is the group network namespace Nomad created, or that a
+// NetworkManager driver created for Nomad.
 type NetworkIsolation struct {
-	Mode   NetIsolationMode
+	Mode NetIsolationMode
+	// Path is the namespace's file, such as /var/run/netns/<alloc id>.
 	Path   string
 	Labels map[string]string
+	// Hosts is the group's hostname and address, which Nomad sets in the
+	// tasks' specs once its CNI plugins have configured the namespace. It
+	// is nil in CreateNetwork's response.
+	Hosts *HostsConfig
+}
+
+// HostsConfig is the hostname and address for a task's /etc/hosts in a
+// group network.
+type HostsConfig struct {
+	Hostname string
+	Address  string
 }
 
 // DNSConfig is the group's DNS settings.
