@@ -126,46 +126,46 @@ const (
 
 // Placement is the decision for one placed group.
 type Placement struct {
-	GroupID  string
-	CameraID string
-	NodeID   string
-	Site     string
+	GroupID  string `json:"group_id"`
+	CameraID string `json:"camera_id"`
+	NodeID   string `json:"node_id"`
+	Site     string `json:"site"`
 	// Local is true when the node holds all of the group's data.
-	Local bool
+	Local bool `json:"local"`
 	// BytesMoved counts the bytes of recordings the node does not hold.
 	// BytesMovedAcrossSites is the part of them that no holder in the
 	// node's site has, so they cross a site link.
-	BytesMoved            int64
-	BytesMovedAcrossSites int64
-	Reason                Reason
-	Detail                string
+	BytesMoved            int64  `json:"bytes_moved"`
+	BytesMovedAcrossSites int64  `json:"bytes_moved_across_sites"`
+	Reason                Reason `json:"reason"`
+	Detail                string `json:"detail,omitempty"`
 }
 
 // Unplaced is a group that could not be placed.
 type Unplaced struct {
-	GroupID  string
-	CameraID string
-	Reason   Reason
-	Detail   string
+	GroupID  string `json:"group_id"`
+	CameraID string `json:"camera_id"`
+	Reason   Reason `json:"reason"`
+	Detail   string `json:"detail,omitempty"`
 }
 
 // Totals sums a plan.
 type Totals struct {
-	Placed   int
-	Local    int
-	Unplaced int
+	Placed   int `json:"placed"`
+	Local    int `json:"local"`
+	Unplaced int `json:"unplaced"`
 	// Kept counts groups left on the node the previous plan gave them,
 	// and Moved those the previous plan had on another node.
-	Kept                  int
-	Moved                 int
-	BytesMoved            int64
-	BytesMovedAcrossSites int64
+	Kept                  int   `json:"kept"`
+	Moved                 int   `json:"moved"`
+	BytesMoved            int64 `json:"bytes_moved"`
+	BytesMovedAcrossSites int64 `json:"bytes_moved_across_sites"`
 }
 
 // Plan is the result of one placement run. Placements and Unplaced follow
 // the order of Input.Groups.
 type Plan struct {
-	Placements []Placement
-	Unplaced   []Unplaced
-	Totals     Totals
+	Placements []Placement `json:"placements"`
+	Unplaced   []Unplaced  `json:"unplaced"`
+	Totals     Totals      `json:"totals"`
 }

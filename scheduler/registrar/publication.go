@@ -1,8 +1,6 @@
 package registrar
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -56,28 +54,22 @@ type CameraDetail struct {
 	// BitrateBPS is an estimate in bit/s: Bytes over the time between the
 	// first and last recording. Zero when that time is under a minute.
 	BitrateBPS int64 `json:"bitrate_bps,omitempty"`
+	// Tags are the camera's tags from the tags files in its folders, which
+	// a job's "tag=" selector matches.
+	Tags []string `json:"tags,omitempty"`
 	// Replica is true when every folder of the camera on this node is
 	// under a replica root.
 	Replica   bool   `json:"replica"`
 	StreamURL string `json:"stream_url,omitempty"`
 }
 
-// unsafeChars matches what a sanitised camera id may not contain. The rest
-// pass unchanged through Consul tags, KV keys and a comma-separated Nomad
-// metadata value.
+// unsafeChars matches what a sanitised camera id may not contain.
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]`)
 
-// SanitizeID maps a camera id to one made only of letters, digits, '.', '_'
-// and '-'. An id that needs no change is returned as is. Any other id gets
-// its unsafe characters replaced by '_' and a suffix of 8 hex digits from
-// its SHA-256 hash, so two ids collide only by a hash collision.
+// SanitizeID maps a camera id to one that Consul tags, KV keys and Nomad
+// metadata can contain, as catalog.SanitizeID does.
 func SanitizeID(id string) string {
-	clean := unsafeChars.ReplaceAllString(id, "_")
-	if clean == id && id != "" {
-		return id
-	}
-	sum := sha256.Sum256([]byte(id))
-	return clean + "-" + hex.EncodeToString(sum[:4])
+	return catalog.SanitizeID(id)
 }
 
 // NOTE: a camera whose recorder is writing changes its bytes and last
@@ -85,8 +77,9 @@ func SanitizeID(id string) string {
 // period while the recorder runs.
 
 // Build computes the publication from one scan. It is a pure function of
-// its input: spans come from inventory.Spans, and scanErr is Rescan's error.
-func Build(cfg *Config, snap inventory.Snapshot, spans map[string]inventory.Span, scanErr error) Publication {
+// its input: spans come from inventory.Spans, tags are each camera's tags
+// by camera id as found on disk, and scanErr is Rescan's error.
+func Build(cfg *Config, snap inventory.Snapshot, spans map[string]inventory.Span, tags map[string][]string, scanErr error) Publication {
 	pub := Publication{
 		ServiceID:   cfg.ServiceID(),
 		ServiceName: cfg.ServiceName,
@@ -103,6 +96,7 @@ func Build(cfg *Config, snap inventory.Snapshot, spans map[string]inventory.Span
 		detail.Recordings = cam.Recordings
 		detail.Replica = cfg.allReplica(cam.Dirs)
 		detail.addSpan(spans[cam.ID])
+		detail.Tags = tags[cam.ID]
 		pub.Details[cfg.NodePrefix()+detail.ID] = detail
 	}
 	for _, stream := range cfg.Streams {

@@ -63,7 +63,7 @@ func TestBuildPublication(t *testing.T) {
 		"cam-a": {First: first, Last: first.Add(time.Hour), Formats: []string{"avi"}},
 	}
 
-	pub := Build(cfg, snap, spans, nil)
+	pub := Build(cfg, snap, spans, nil, nil)
 
 	wantTags := []string{"camera:cam-a", "camera:cam-live", "camera:" + SanitizeID("cam b")}
 	if !reflect.DeepEqual(pub.Tags, wantTags) {
@@ -102,7 +102,7 @@ func TestBuildUnhealthyOnScanError(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	pub := Build(cfg, inventory.Snapshot{}, nil, errors.New("read camera storage root \"/x\": permission denied"))
+	pub := Build(cfg, inventory.Snapshot{}, nil, nil, errors.New("read camera storage root \"/x\": permission denied"))
 	if pub.Healthy {
 		t.Errorf("healthy = true, want false")
 	}

@@ -2,6 +2,7 @@ package registrar
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/ferry-video/ferry/drivers/video/inventory"
@@ -30,6 +31,10 @@ type Registrar struct {
 	// lastScanErr is the previous scan's error text, so a folder that stays
 	// unreadable is logged once, not every period.
 	lastScanErr string
+	// lastTagsErr is the same for the camera tags files.
+	lastTagsErr string
+	// reported holds the camera ids whose sanitising was logged already.
+	reported map[string]bool
 }
 
 // New returns a registrar for a validated config.
@@ -44,6 +49,7 @@ func New(cfg *Config, log hclog.Logger) (*Registrar, error) {
 		log:       log.Named("registrar"),
 		inventory: inventory.New(roots),
 		publisher: publisher,
+		reported:  make(map[string]bool),
 	}, nil
 }
 
@@ -63,7 +69,48 @@ func (r *Registrar) Scan() Publication {
 		}
 		r.lastScanErr = text
 	}
-	return Build(r.cfg, snap, r.inventory.Spans(), err)
+	pub := Build(r.cfg, snap, r.inventory.Spans(), r.readAllTags(snap), err)
+	r.reportSanitized(pub)
+	return pub
+}
+
+// readAllTags reads each camera's tags files. A problem is logged when it
+// first appears, and the camera keeps the tags that could be read.
+func (r *Registrar) readAllTags(snap inventory.Snapshot) map[string][]string {
+	tags := make(map[string][]string, len(snap.Cameras))
+	var errs []error
+	for _, cam := range snap.Cameras {
+		camTags, err := readTags(cam.Dirs)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if len(camTags) > 0 {
+			tags[cam.ID] = camTags
+		}
+	}
+	text := ""
+	if err := errors.Join(errs...); err != nil {
+		text = err.Error()
+	}
+	if text != r.lastTagsErr && text != "" {
+		r.log.Warn("camera tags incomplete", "node", r.cfg.Node, "error", text)
+	}
+	r.lastTagsErr = text
+	return tags
+}
+
+// reportSanitized logs, once per camera, each camera id that Consul tags or
+// Nomad metadata cannot contain, with the id it is published under. Jobs
+// must select such a camera by the published id.
+func (r *Registrar) reportSanitized(pub Publication) {
+	for _, detail := range pub.Details {
+		if detail.Camera == detail.ID || r.reported[detail.Camera] {
+			continue
+		}
+		r.reported[detail.Camera] = true
+		r.log.Warn("camera id has characters that Consul tags and Nomad metadata cannot contain; publishing it under a sanitised id",
+			"node", r.cfg.Node, "camera", detail.Camera, "camera_id", detail.ID)
+	}
 }
 
 // Sync scans and publishes once.

@@ -47,37 +47,35 @@ func (c *ConsulCatalog) Read(ctx context.Context, index uint64) (Catalog, uint64
 		return Catalog{}, index, fmt.Errorf("read consul service %q: %w", c.Service, err)
 	}
 	holdings, next := catalog.FromEntries(entries), meta.LastIndex
-	bytes, err := c.readBytes(ctx)
+	details, err := c.readDetails(ctx)
 	if err != nil {
 		return Catalog{}, index, err
 	}
-	return Catalog{Holdings: holdings, Bytes: bytes}, next, nil
+	return Catalog{Holdings: holdings, Details: details}, next, nil
 }
 
-// readBytes reads the bytes of each <prefix>/<node>/<camera> document.
-// A document that does not decode counts as 0 bytes.
-func (c *ConsulCatalog) readBytes(ctx context.Context) (map[string]map[string]int64, error) {
+// readDetails reads each <prefix>/<node>/<camera> document. A document
+// that does not decode is left out, as if it were missing.
+func (c *ConsulCatalog) readDetails(ctx context.Context) (map[string]map[string]CameraDetail, error) {
 	prefix := strings.TrimSuffix(c.KVPrefix, "/") + "/"
 	pairs, _, err := c.Client.KV().List(prefix, (&api.QueryOptions{}).WithContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("read consul kv %q: %w", prefix, err)
 	}
-	out := make(map[string]map[string]int64)
+	out := make(map[string]map[string]CameraDetail)
 	for _, pair := range pairs {
 		node, camera, ok := strings.Cut(strings.TrimPrefix(pair.Key, prefix), "/")
 		if !ok {
 			continue
 		}
-		var detail struct {
-			Bytes int64 `json:"bytes"`
-		}
+		var detail CameraDetail
 		if json.Unmarshal(pair.Value, &detail) != nil {
 			continue
 		}
 		if out[node] == nil {
-			out[node] = make(map[string]int64)
+			out[node] = make(map[string]CameraDetail)
 		}
-		out[node][camera] = detail.Bytes
+		out[node][camera] = detail
 	}
 	return out, nil
 }

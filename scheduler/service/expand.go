@@ -8,9 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"strings"
 
-	"github.com/ferry-video/ferry/scheduler/catalog"
 	"github.com/ferry-video/ferry/scheduler/placement"
 	"github.com/hashicorp/nomad/api"
 )
@@ -29,15 +27,6 @@ const (
 	nodeAffinityWeight   int8 = 50
 )
 
-// Catalog is the storage that the catalog lists, as one reconcile pass
-// reads it.
-type Catalog struct {
-	Holdings catalog.Holdings
-	// Bytes are the recorded bytes by node name, then camera id, from the
-	// registrar's KV documents. A missing entry counts as 0 bytes.
-	Bytes map[string]map[string]int64
-}
-
 // Result is the expansion of one template job.
 type Result struct {
 	Spec Spec
@@ -49,8 +38,22 @@ type Result struct {
 	// Changed is false when the job in Nomad already carries Hash.
 	Changed bool
 	// Kept are the groups left as they were because their camera has no
-	// placement in this plan, such as a camera missing from the catalog.
-	Kept []string
+	// placement in this plan, such as a camera briefly missing from the
+	// catalog.
+	Kept []GroupChange
+	// Removed are the groups the expansion leaves out: their camera is
+	// gone from the catalog, no longer selected, or has no recordings in
+	// the job's time range.
+	Removed []GroupChange
+}
+
+// GroupChange is an expanded group that a plan keeps without a placement,
+// or removes, with the reason.
+type GroupChange struct {
+	Group  string           `json:"group"`
+	Camera string           `json:"camera"`
+	Reason placement.Reason `json:"reason"`
+	Detail string           `json:"detail,omitempty"`
 }
 
 // Expand computes the expanded form of a template job: its template group
@@ -67,70 +70,73 @@ func Expand(job *api.Job, cat Catalog, nodes []placement.Node) (Result, error) {
 		return Result{}, fmt.Errorf("job %q: meta %s names task group %q, which the job does not have", spec.JobID, MetaTemplate, spec.Template)
 	}
 
-	in, err := placementInput(job, spec, tmpl, cat, nodes)
+	in, sel, err := placementInput(job, spec, tmpl, cat, nodes)
 	if err != nil {
-		return Result{}, fmt.Errorf("job %q: %w", spec.JobID, err)
+		return Result{}, fmt.Errorf("job %q: meta %s = %q: %w", spec.JobID, MetaSelector, job.Meta[MetaSelector], err)
 	}
 	plan, err := placement.Place(in, placement.Options{})
 	if err != nil {
 		return Result{}, fmt.Errorf("job %q: %w", spec.JobID, err)
 	}
+	plan.Unplaced = append(plan.Unplaced, sel.skipped...)
+	plan.Totals.Unplaced += len(sel.skipped)
+	sel.plan, sel.absence = plan, cat.Absence
 
 	res := Result{Spec: spec, Plan: plan}
-	res.Job, res.Kept = buildJob(job, spec, tmpl, plan)
+	res.Job, res.Kept, res.Removed = buildJob(job, spec, tmpl, sel)
 	res.Hash = planHash(res.Job, spec)
 	res.Job.Meta[MetaPlanHash] = res.Hash
 	res.Changed = job.Meta[MetaPlanHash] != res.Hash
 	return res, nil
 }
 
+// selection is what one expansion decided about each camera, for deciding
+// the fate of groups that get no placement.
+type selection struct {
+	plan    placement.Plan
+	absence Absence
+	// listed are the cameras the catalog lists, and selected those the
+	// job's selector picks.
+	listed   map[string]bool
+	selected map[string]bool
+	// skipped are the selected cameras left without a group because no
+	// holder has recordings in the job's time range.
+	skipped []placement.Unplaced
+}
+
 // placementInput turns the catalog and the template into a placement input,
 // with the plan that the job's current groups record as Previous.
-func placementInput(job *api.Job, spec Spec, tmpl *api.TaskGroup, cat Catalog, nodes []placement.Node) (placement.Input, error) {
-	cameras, holdings := camerasOf(cat)
+func placementInput(job *api.Job, spec Spec, tmpl *api.TaskGroup, cat Catalog, nodes []placement.Node) (placement.Input, selection, error) {
+	set := camerasOf(cat, spec.Range)
+	sel := selection{listed: make(map[string]bool), selected: make(map[string]bool)}
+	for _, c := range set.cameras {
+		sel.listed[c.ID] = true
+	}
+	cameras := set.cameras
 	if len(spec.Cameras) > 0 {
 		cameras = explicitCameras(cameras, spec.Cameras)
 	}
 	cpu, mem := groupDemand(tmpl)
-	groups, err := placement.ExpandGroups(cameras, holdings, spec.Selector, placement.GroupTemplate{
+	all, err := placement.ExpandGroups(cameras, set.holdings, spec.Selector, placement.GroupTemplate{
 		Name: spec.Template, CPUMHz: cpu, MemoryMB: mem, Locality: spec.Locality, Range: spec.Range,
 	})
 	if err != nil {
-		return placement.Input{}, err
+		return placement.Input{}, sel, err
+	}
+
+	var groups []placement.Group
+	for _, g := range all {
+		sel.selected[g.CameraID] = true
+		if detail, ok := set.outOfRange[g.CameraID]; ok {
+			sel.skipped = append(sel.skipped, placement.Unplaced{GroupID: g.ID, CameraID: g.CameraID, Reason: ReasonNoRecordingsInRange, Detail: detail})
+			continue
+		}
+		groups = append(groups, g)
 	}
 	return placement.Input{
-		Nodes: nodes, Cameras: cameras, Holdings: holdings, Groups: groups,
+		Nodes: nodes, Cameras: cameras, Holdings: set.holdings, Groups: groups,
 		Previous: previousPlan(job, spec),
-	}, nil
-}
-
-// camerasOf lists every camera in the catalog and one holding per node and
-// camera. A camera's site is that of its first holder by node name, and its
-// tags are the sites of all its holders.
-//
-// NOTE: the catalog carries no camera tags, so "tag=" matches holder sites.
-// Holdings have no time range, so a group's time range never excludes one.
-func camerasOf(cat Catalog) ([]placement.Camera, []placement.Holding) {
-	index := make(map[string]int)
-	var cameras []placement.Camera
-	var holdings []placement.Holding
-	for _, node := range slices.Sorted(maps.Keys(cat.Holdings)) {
-		h := cat.Holdings[node]
-		for _, id := range h.Cameras {
-			i, ok := index[id]
-			if !ok {
-				i = len(cameras)
-				index[id] = i
-				cameras = append(cameras, placement.Camera{ID: id, Site: h.Site})
-			}
-			if h.Site != "" && !slices.Contains(cameras[i].Tags, h.Site) {
-				cameras[i].Tags = append(cameras[i].Tags, h.Site)
-			}
-			holdings = append(holdings, placement.Holding{CameraID: id, NodeID: node, Bytes: cat.Bytes[node][id]})
-		}
-	}
-	slices.SortFunc(cameras, func(a, b placement.Camera) int { return strings.Compare(a.ID, b.ID) })
-	return cameras, holdings
+	}, sel, nil
 }
 
 // explicitCameras keeps the named cameras, adding those the catalog does not

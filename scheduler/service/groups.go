@@ -12,10 +12,11 @@ import (
 )
 
 // buildJob returns a copy of job with the template group at count 0 and one
-// group per placement. A camera that has an expanded group in job but no
-// placement in plan keeps its group unchanged, so that a gap in the catalog
-// never stops running work. It returns the names of those kept groups.
-func buildJob(job *api.Job, spec Spec, tmpl *api.TaskGroup, plan placement.Plan) (*api.Job, []string) {
+// group per placement. An expanded group whose camera has no placement is
+// removed when the camera is gone from the catalog, no longer selected or
+// has no recordings in the job's time range. Otherwise it is kept
+// unchanged, so that a gap in the catalog never stops running work.
+func buildJob(job *api.Job, spec Spec, tmpl *api.TaskGroup, sel selection) (*api.Job, []GroupChange, []GroupChange) {
 	shell := *job
 	shell.TaskGroups = nil
 	out := copyJob(&shell)
@@ -39,23 +40,59 @@ func buildJob(job *api.Job, spec Spec, tmpl *api.TaskGroup, plan placement.Plan)
 	placed := make(map[string]bool)
 	var expanded []*api.TaskGroup
 	encoded := encodeGroup(tmpl)
-	for _, p := range plan.Placements {
+	for _, p := range sel.plan.Placements {
 		placed[p.CameraID] = true
 		expanded = append(expanded, pinnedGroup(encoded, spec, p))
 	}
-	var kept []string
+	var kept, removed []GroupChange
 	for _, camera := range slices.Sorted(maps.Keys(existing)) {
 		if placed[camera] {
 			continue
 		}
-		kept = append(kept, deref(existing[camera].Name))
+		change, remove := sel.fate(camera)
+		change.Group = deref(existing[camera].Name)
+		if remove {
+			removed = append(removed, change)
+			continue
+		}
+		kept = append(kept, change)
 		expanded = append(expanded, copyGroup(existing[camera]))
 	}
 	// Sorting by name keeps the job, and so its hash, the same when a
 	// group moves between placed and kept.
 	slices.SortFunc(expanded, func(a, b *api.TaskGroup) int { return strings.Compare(deref(a.Name), deref(b.Name)) })
 	out.TaskGroups = append(out.TaskGroups, expanded...)
-	return out, kept
+	return out, kept, removed
+}
+
+// fate decides whether the group of a camera without a placement is
+// removed, and why.
+func (s selection) fate(camera string) (GroupChange, bool) {
+	change := GroupChange{Camera: camera}
+	for _, u := range s.plan.Unplaced {
+		if u.CameraID == camera {
+			change.Reason, change.Detail = u.Reason, u.Detail
+		}
+	}
+	switch {
+	case change.Reason == ReasonNoRecordingsInRange:
+		return change, true
+	case s.listed[camera] && !s.selected[camera]:
+		change.Reason = ReasonNotSelected
+		change.Detail = fmt.Sprintf("the job's selector no longer selects camera %q", camera)
+		return change, true
+	case !s.listed[camera] && s.absence.Gone(camera):
+		change.Reason = ReasonGone
+		change.Detail = fmt.Sprintf("the catalog has not listed camera %q for %s or longer", camera, s.absence.Grace)
+		return change, true
+	case !s.listed[camera] && s.absence.Grace > 0:
+		change.Reason = ReasonMissing
+		change.Detail = fmt.Sprintf("the catalog does not list camera %q; its group stays until the catalog has missed it for %s", camera, s.absence.Grace)
+	case !s.listed[camera]:
+		change.Reason = ReasonMissing
+		change.Detail = fmt.Sprintf("the catalog does not list camera %q; its group stays as registered", camera)
+	}
+	return change, false
 }
 
 // pinnedGroup copies the template group for one placement. A required group

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ferry-video/ferry/scheduler/nodemeta"
 	"github.com/ferry-video/ferry/scheduler/placement"
@@ -68,9 +69,52 @@ func (c *NomadCluster) Nodes(ctx context.Context) ([]nodemeta.Node, []placement.
 	return metaNodes, nodes, nil
 }
 
-// ApplyMeta sends the changes with nodemeta.Apply.
+// metaSyncTimeout bounds the wait for Nomad's servers to see metadata
+// that a client applied. A client sends node updates to the servers in
+// batches, 5s after the first change in Nomad 1.7 to 2.0.
+const metaSyncTimeout = 20 * time.Second
+
+// ApplyMeta sends the changes with nodemeta.Apply, then waits until the
+// servers see them, so that a job registered next is placed with the new
+// metadata on its first evaluation.
 func (c *NomadCluster) ApplyMeta(ctx context.Context, changes []nodemeta.Change) error {
-	return nodemeta.Apply(ctx, c.Client, changes)
+	if err := nodemeta.Apply(ctx, c.Client, changes); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, metaSyncTimeout)
+	defer cancel()
+	for _, change := range changes {
+		if err := c.waitMeta(ctx, change); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitMeta blocks until the servers' copy of the node carries change.
+func (c *NomadCluster) waitMeta(ctx context.Context, change nodemeta.Change) error {
+	var index uint64
+	for {
+		opts := (&api.QueryOptions{WaitIndex: index, WaitTime: metaSyncTimeout}).WithContext(ctx)
+		node, meta, err := c.Client.Nodes().Info(change.NodeID, opts)
+		if err != nil {
+			return fmt.Errorf("wait for nomad servers to see the metadata of node %q (%s): %w", change.NodeName, change.NodeID, err)
+		}
+		if metaApplied(node.Meta, change.Meta) {
+			return nil
+		}
+		index = meta.LastIndex
+	}
+}
+
+func metaApplied(have map[string]string, want map[string]*string) bool {
+	for key, value := range want {
+		current, set := have[key]
+		if value == nil && set || value != nil && current != *value {
+			return false
+		}
+	}
+	return true
 }
 
 // TemplateJobs reads every job in every namespace and keeps those with a

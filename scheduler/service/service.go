@@ -27,6 +27,10 @@ type Config struct {
 	// is ignored. It should exceed the registrars' publish period.
 	// Default 2m.
 	EmptyGrace time.Duration
+	// VanishGrace is how long successful catalog reads must miss a camera
+	// before the groups of that camera are removed. Failed reads and
+	// ignored empty reads do not count towards it. Default 10m.
+	VanishGrace time.Duration
 }
 
 // Backoff bounds for retries of failed passes and catalog reads.
@@ -55,6 +59,9 @@ func New(cfg Config, cat CatalogSource, nomad Cluster, clock Clock, log hclog.Lo
 	}
 	if cfg.EmptyGrace <= 0 {
 		cfg.EmptyGrace = 2 * time.Minute
+	}
+	if cfg.VanishGrace <= 0 {
+		cfg.VanishGrace = 10 * time.Minute
 	}
 	return &Service{cfg: cfg, log: log, clock: clock, catalog: cat, nomad: nomad}
 }
@@ -138,6 +145,8 @@ type catalogState struct {
 	// gapSince is when reads began to fail, or zero when the last read
 	// succeeded with a catalog that was accepted.
 	gapSince time.Time
+	// absence records when accepted reads last listed each camera.
+	absence Absence
 }
 
 // acceptCatalog records a catalog read and updates the catalog to plan
@@ -166,7 +175,11 @@ func (s *Service) acceptCatalog(u catalogUpdate, st *catalogState) {
 		return
 	}
 	st.gapSince = time.Time{}
-	st.last = &u.catalog
+	st.absence.Grace = s.cfg.VanishGrace
+	st.absence.record(u.catalog.Holdings, now)
+	accepted := u.catalog
+	accepted.Absence = st.absence.clone()
+	st.last = &accepted
 	s.status.CatalogReadAt = now
 }
 
@@ -241,7 +254,10 @@ func (s *Service) reconcileJob(ctx context.Context, job *api.Job, cat Catalog, n
 	st.Registered = true
 	tally.registered++
 	s.log.Info("registered expanded job", "job_id", id, "plan_hash", res.Hash,
-		"groups", len(res.Plan.Placements), "unplaced", len(res.Plan.Unplaced))
+		"groups", len(res.Plan.Placements), "unplaced", len(res.Plan.Unplaced), "removed", len(res.Removed))
+	for _, r := range res.Removed {
+		s.log.Info("removed expanded group", "job_id", id, "group", r.Group, "camera_id", r.Camera, "reason", r.Reason)
+	}
 	return st, nil
 }
 

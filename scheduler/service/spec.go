@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-video/ferry/scheduler/catalog"
 	"github.com/ferry-video/ferry/scheduler/placement"
 	"github.com/hashicorp/nomad/api"
 )
@@ -71,7 +72,7 @@ func ParseSpec(job *api.Job) (Spec, error) {
 	if raw := strings.TrimSpace(meta[MetaTimeRange]); raw != "" {
 		r, err := parseTimeRange(raw)
 		if err != nil {
-			return Spec{}, fmt.Errorf("job %q: meta %s: %w", spec.JobID, MetaTimeRange, err)
+			return Spec{}, fmt.Errorf("job %q: meta %s = %q: %w", spec.JobID, MetaTimeRange, raw, err)
 		}
 		spec.Range = r
 	}
@@ -99,6 +100,9 @@ func parseSelector(raw string, spec *Spec) error {
 		}
 		switch strings.TrimSpace(key) {
 		case "cameras", "camera":
+			if err := checkCameraIDs(values); err != nil {
+				return fmt.Errorf("clause %q: %w", clause, err)
+			}
 			spec.Cameras = append(spec.Cameras, values...)
 		case "site":
 			spec.Selector.Sites = append(spec.Selector.Sites, values...)
@@ -110,6 +114,17 @@ func parseSelector(raw string, spec *Spec) error {
 	}
 	slices.Sort(spec.Cameras)
 	spec.Cameras = slices.Compact(spec.Cameras)
+	return nil
+}
+
+// checkCameraIDs rejects ids that the registrar would have published under
+// a sanitised id, naming the id to use.
+func checkCameraIDs(ids []string) error {
+	for _, id := range ids {
+		if !catalog.IsSafeID(id) {
+			return fmt.Errorf("camera id %q has characters that Consul tags and Nomad metadata cannot contain, so the registrar publishes it as %q; select it by that id", id, catalog.SanitizeID(id))
+		}
+	}
 	return nil
 }
 

@@ -38,7 +38,8 @@ type JobStatus struct {
 	Registered bool                  `json:"registered,omitempty"`
 	Placements []placement.Placement `json:"placements,omitempty"`
 	Unplaced   []placement.Unplaced  `json:"unplaced,omitempty"`
-	Kept       []string              `json:"kept_groups,omitempty"`
+	Kept       []GroupChange         `json:"kept_groups,omitempty"`
+	Removed    []GroupChange         `json:"removed_groups,omitempty"`
 	Totals     placement.Totals      `json:"totals"`
 }
 
@@ -57,6 +58,6 @@ func jobStatus(res Result, err error, jobID string) JobStatus {
 	}
 	return JobStatus{
 		Job: jobID, Hash: res.Hash, Placements: res.Plan.Placements,
-		Unplaced: res.Plan.Unplaced, Kept: res.Kept, Totals: res.Plan.Totals,
+		Unplaced: res.Plan.Unplaced, Kept: res.Kept, Removed: res.Removed, Totals: res.Plan.Totals,
 	}
 }

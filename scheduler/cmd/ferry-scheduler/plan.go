@@ -65,7 +65,7 @@ func runPlan(args []string, stdout io.Writer) error {
 	}
 	out := planOutput{WouldRegister: res.Changed, JobStatus: service.JobStatus{
 		Job: res.Spec.JobID, Hash: res.Hash, Placements: res.Plan.Placements,
-		Unplaced: res.Plan.Unplaced, Kept: res.Kept, Totals: res.Plan.Totals,
+		Unplaced: res.Plan.Unplaced, Kept: res.Kept, Removed: res.Removed, Totals: res.Plan.Totals,
 	}}
 	if c.output == "json" {
 		return writeJSON(stdout, out)
@@ -133,7 +133,10 @@ func writePlanText(w io.Writer, res service.Result) error {
 		fmt.Fprintf(tw, "%s\t%s\t-\t%s\t-\t%s\n", service.GroupName(res.Spec.Template, u.CameraID), u.CameraID, u.Reason, u.Detail)
 	}
 	for _, k := range res.Kept {
-		fmt.Fprintf(tw, "%s\t-\t-\tkept\t-\tno placement in this plan; the registered group stays\n", k)
+		fmt.Fprintf(tw, "%s\t%s\t-\t%s\t-\tkept without a placement: %s\n", k.Group, k.Camera, k.Reason, k.Detail)
+	}
+	for _, r := range res.Removed {
+		fmt.Fprintf(tw, "%s\t%s\t-\t%s\t-\tremoved: %s\n", r.Group, r.Camera, r.Reason, r.Detail)
 	}
 	return tw.Flush()
 }

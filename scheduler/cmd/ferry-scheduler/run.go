@@ -22,6 +22,7 @@ func runService(args []string) error {
 	c.register(fs, false)
 	resync := fs.Duration("resync", time.Minute, "time between passes when nothing changes")
 	emptyGrace := fs.Duration("empty-grace", 2*time.Minute, "time after a failed catalog read during which an empty catalog is ignored; set above the registrars' period")
+	vanishGrace := fs.Duration("vanish-grace", 10*time.Minute, "time that successful catalog reads must miss a camera before its groups are removed")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9464", "address of the /metrics and /v1/status HTTP server; empty disables it")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -35,13 +36,16 @@ func runService(args []string) error {
 	if *resync <= 0 {
 		return fmt.Errorf("-resync %s must be positive, such as 1m", *resync)
 	}
+	if *vanishGrace <= 0 {
+		return fmt.Errorf("-vanish-grace %s must be positive, such as 10m", *vanishGrace)
+	}
 	consul, nomad, err := c.clients()
 	if err != nil {
 		return err
 	}
 
 	logger := hclog.New(&hclog.LoggerOptions{Name: "ferry-scheduler", Level: hclog.Info})
-	svc := service.New(service.Config{Resync: *resync, EmptyGrace: *emptyGrace}, c.catalog(consul), &service.NomadCluster{Client: nomad}, realClock{}, logger)
+	svc := service.New(service.Config{Resync: *resync, EmptyGrace: *emptyGrace, VanishGrace: *vanishGrace}, c.catalog(consul), &service.NomadCluster{Client: nomad}, realClock{}, logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
