@@ -56,18 +56,25 @@ type Driver struct {
 	// concurrent use. It also guards skippedFiles.
 	inventoryMu  sync.Mutex
 	skippedFiles int
+
+	// networkMu serialises CreateNetwork and DestroyNetwork, so that two
+	// calls for one allocation never race on its pause container.
+	networkMu sync.Mutex
+	// pauseImage is PauseImage except in tests.
+	pauseImage string
 }
 
 // New returns a driver with the default plugin config. Nomad calls SetConfig
 // before it starts tasks.
 func New(logger hclog.Logger) *Driver {
 	d := &Driver{
-		logger:  logger.Named(PluginName),
-		clock:   realClock{},
-		events:  plugins.NewEventBroker(),
-		tasks:   newTaskStore(),
-		host:    defaultHostDevices(),
-		orphans: newOrphanState(),
+		logger:     logger.Named(PluginName),
+		clock:      realClock{},
+		events:     plugins.NewEventBroker(),
+		tasks:      newTaskStore(),
+		host:       defaultHostDevices(),
+		orphans:    newOrphanState(),
+		pauseImage: PauseImage,
 	}
 	d.startedAt = d.clock.Now()
 	d.gc = newImageCollector(d)
@@ -149,10 +156,11 @@ func (d *Driver) Capabilities() plugins.Capabilities {
 		// The driver writes the task log files itself, so that no log
 		// collector loses output while the plugin restarts.
 		DisableLogCollection: true,
-		// NOTE: group network namespaces are not supported, because
-		// Docker cannot join a namespace given by path and the driver
-		// does not create the network itself.
-		NetIsolationModes: []plugins.NetIsolationMode{plugins.NetIsolationHost, plugins.NetIsolationTask},
+		// Docker cannot join a network namespace given by path, so the
+		// driver creates the group namespace itself in a pause container
+		// that the group's task containers join.
+		NetIsolationModes: []plugins.NetIsolationMode{plugins.NetIsolationHost, plugins.NetIsolationGroup, plugins.NetIsolationTask},
+		MustCreateNetwork: true,
 	}
 }
 

@@ -66,10 +66,15 @@ func containerPort(p plugins.PortMapping) int32 {
 // buildPorts publishes each port of the task's ports list on its host port
 // and host IP, mapped to the container port, over TCP and UDP. In host
 // network mode nothing is published, because the task binds the host's
-// ports itself.
+// ports itself. In a group network it sets the task's network mode to join
+// the pause container, and publishes nothing either, because Nomad's CNI
+// port mapping forwards the group's ports into the shared namespace.
 func buildPorts(cfg *plugins.TaskConfig, task *TaskConfig) (nat.PortSet, nat.PortMap, error) {
+	if err := joinGroupNetwork(cfg, task); err != nil {
+		return nil, nil, err
+	}
 	ports, err := taskPorts(cfg, task)
-	if err != nil || len(ports) == 0 || task.NetworkMode == networkModeHost {
+	if err != nil || len(ports) == 0 || task.NetworkMode == networkModeHost || inGroupNetwork(cfg) {
 		return nil, nil, err
 	}
 
@@ -91,6 +96,9 @@ func buildPorts(cfg *plugins.TaskConfig, task *TaskConfig) (nat.PortSet, nat.Por
 // advertises the address to services unless the task shares the host's
 // network. It returns nil when there is neither an address nor a port.
 func networkOverride(info container.InspectResponse, cfg *plugins.TaskConfig, task *TaskConfig) *plugins.NetworkOverride {
+	if inGroupNetwork(cfg) {
+		return groupNetworkOverride(cfg)
+	}
 	ports, _ := taskPorts(cfg, task)
 	override := &plugins.NetworkOverride{
 		Addr:          containerAddr(info, task.NetworkMode),

@@ -1,0 +1,241 @@
+package video
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+
+	"github.com/ferry-video/ferry/plugins"
+)
+
+// PauseImage is the image of the container that holds a group network
+// namespace. drivers/video/pause/build-image.sh builds it.
+// NOTE: the image is fixed; the plugin config has no option for it.
+const PauseImage = "ferry/pause:0.1"
+
+// Labels of a pause container. They differ from a task container's labels,
+// so that the orphan sweep of task containers never removes one, and
+// `docker ps --filter label=com.ferry-video.role=pause` lists them all.
+const (
+	labelRole           = labelPrefix + "role"
+	rolePause           = "pause"
+	labelNetworkAllocID = labelPrefix + "network_alloc_id"
+)
+
+// Spec labels read by Nomad's network hook (Nomad 1.6 to 2.0): with them it
+// fills the tasks' hosts config with the pause container's hostname and the
+// group's CNI address.
+const (
+	specLabelSandboxID = "docker_sandbox_container_id"
+	specLabelHostname  = "docker_sandbox_hostname"
+)
+
+var _ plugins.NetworkManager = (*Driver)(nil)
+
+// pauseContainerName is the one pause container name of an allocation, by
+// which CreateNetwork finds the network again after a plugin restart.
+func pauseContainerName(allocID string) string {
+	return "ferry-pause-" + allocID
+}
+
+// CreateNetwork starts the allocation's pause container with no network of
+// its own and returns its network namespace, which Nomad's CNI bridge then
+// configures. A running pause container of the allocation is returned with
+// created false. A stopped one, whose namespace is gone, is replaced.
+func (d *Driver) CreateNetwork(ctx context.Context, allocID string, req *plugins.NetworkCreateRequest) (*plugins.NetworkIsolation, bool, error) {
+	if err := validateAllocID(allocID); err != nil {
+		return nil, false, err
+	}
+	hostname := ""
+	if req != nil {
+		hostname = req.Hostname
+	}
+	_, docker := d.state()
+	if err := checkDocker(ctx, docker); err != nil {
+		return nil, false, err
+	}
+
+	d.networkMu.Lock()
+	defer d.networkMu.Unlock()
+
+	existing, err := docker.ContainerInspect(ctx, pauseContainerName(allocID))
+	switch {
+	case err == nil && existing.State != nil && existing.State.Running:
+		d.logger.Debug("found the group network", "alloc_id", allocID, "container_id", existing.ID)
+		return networkSpec(existing, hostname), false, nil
+	case err == nil:
+		d.logger.Info("replacing stopped pause container", "alloc_id", allocID, "container_id", existing.ID)
+		if err := removePause(ctx, docker, existing.ID); err != nil {
+			return nil, false, err
+		}
+	case !client.IsErrNotFound(err):
+		return nil, false, fmt.Errorf("inspect pause container of alloc %q: %w", allocID, err)
+	}
+
+	info, err := d.startPause(ctx, docker, allocID, hostname)
+	if err != nil {
+		return nil, false, err
+	}
+	d.logger.Info("created group network", "alloc_id", allocID, "container_id", info.ID, "path", info.NetworkSettings.SandboxKey)
+	return networkSpec(info, hostname), true, nil
+}
+
+// startPause creates and starts the pause container and returns it
+// inspected. On any failure it removes the container again.
+func (d *Driver) startPause(ctx context.Context, docker *client.Client, allocID, hostname string) (container.InspectResponse, error) {
+	if _, err := docker.ImageInspect(ctx, d.pauseImage); err != nil {
+		if client.IsErrNotFound(err) {
+			return container.InspectResponse{}, fmt.Errorf("pause image %q not found on this node: build it with drivers/video/pause/build-image.sh (make image)", d.pauseImage)
+		}
+		return container.InspectResponse{}, fmt.Errorf("inspect pause image %q: %w", d.pauseImage, err)
+	}
+
+	config := &container.Config{
+		Image:    d.pauseImage,
+		Hostname: hostname,
+		Labels:   map[string]string{labelRole: rolePause, labelNetworkAllocID: allocID},
+	}
+	// Nomad's CNI plugins add the interfaces, so Docker adds none.
+	host := &container.HostConfig{NetworkMode: "none"}
+	created, err := docker.ContainerCreate(ctx, config, host, nil, nil, pauseContainerName(allocID))
+	if err != nil {
+		return container.InspectResponse{}, fmt.Errorf("create pause container of alloc %q: %w", allocID, err)
+	}
+
+	info, err := startAndInspect(ctx, docker, created.ID)
+	if err != nil {
+		if rmErr := removePause(context.WithoutCancel(ctx), docker, created.ID); rmErr != nil {
+			d.logger.Error("failed to remove pause container after a failed start", "alloc_id", allocID, "container_id", created.ID, "error", rmErr)
+		}
+		return container.InspectResponse{}, fmt.Errorf("start pause container of alloc %q: %w", allocID, err)
+	}
+	return info, nil
+}
+
+func startAndInspect(ctx context.Context, docker *client.Client, id string) (container.InspectResponse, error) {
+	if err := docker.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return container.InspectResponse{}, err
+	}
+	info, err := docker.ContainerInspect(ctx, id)
+	if err != nil {
+		return container.InspectResponse{}, err
+	}
+	if info.NetworkSettings == nil || info.NetworkSettings.SandboxKey == "" {
+		return container.InspectResponse{}, errors.New("dockerd returned no network namespace path (SandboxKey)")
+	}
+	return info, nil
+}
+
+// networkSpec describes the pause container's namespace for Nomad. The
+// hostname label is set only when the group network names a hostname.
+func networkSpec(info container.InspectResponse, hostname string) *plugins.NetworkIsolation {
+	spec := &plugins.NetworkIsolation{
+		Mode:   plugins.NetIsolationGroup,
+		Labels: map[string]string{specLabelSandboxID: info.ID},
+	}
+	if info.NetworkSettings != nil {
+		spec.Path = info.NetworkSettings.SandboxKey
+	}
+	if hostname != "" {
+		spec.Labels[specLabelHostname] = hostname
+	}
+	return spec
+}
+
+// DestroyNetwork removes the allocation's pause container. Without a spec
+// it looks the container up by name; a missing container is not an error.
+func (d *Driver) DestroyNetwork(ctx context.Context, allocID string, spec *plugins.NetworkIsolation) error {
+	if err := validateAllocID(allocID); err != nil {
+		return err
+	}
+	_, docker := d.state()
+
+	d.networkMu.Lock()
+	defer d.networkMu.Unlock()
+
+	id := ""
+	if spec != nil {
+		id = spec.Labels[specLabelSandboxID]
+	}
+	if id == "" {
+		id = pauseContainerName(allocID)
+	}
+	if err := removePause(ctx, docker, id); err != nil {
+		return fmt.Errorf("destroy group network of alloc %q: %w", allocID, err)
+	}
+	d.logger.Info("destroyed group network", "alloc_id", allocID, "container_id", id)
+	return nil
+}
+
+// removePause force-removes a pause container; one already gone is fine.
+func removePause(ctx context.Context, docker *client.Client, id string) error {
+	err := docker.ContainerRemove(ctx, id, container.RemoveOptions{Force: true})
+	if err != nil && !client.IsErrNotFound(err) {
+		return fmt.Errorf("remove pause container %q: %w", id, err)
+	}
+	return nil
+}
+
+// validateAllocID rejects ids that are empty or not valid in a container
+// name. Nomad's alloc ids are UUIDs.
+func validateAllocID(allocID string) error {
+	if allocID == "" {
+		return errors.New("missing alloc id for the group network")
+	}
+	valid := strings.IndexFunc(allocID, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+	}) < 0
+	if !valid {
+		return fmt.Errorf("invalid alloc id %q: only letters, digits, '-', '_' and '.' are allowed", allocID)
+	}
+	return nil
+}
+
+// inGroupNetwork reports whether Nomad placed the task in a group network
+// namespace, which for this driver is always a pause container's.
+func inGroupNetwork(cfg *plugins.TaskConfig) bool {
+	n := cfg.NetIsolation
+	return n != nil && n.Mode == plugins.NetIsolationGroup && n.Path != ""
+}
+
+// joinGroupNetwork sets the network mode of a task in a group network to
+// Docker's container:<pause container id>. A network_mode set in the task
+// config is kept, as Nomad's docker driver does.
+func joinGroupNetwork(cfg *plugins.TaskConfig, task *TaskConfig) error {
+	if !inGroupNetwork(cfg) || task.NetworkMode != "" {
+		return nil
+	}
+	id := cfg.NetIsolation.Labels[specLabelSandboxID]
+	if id == "" {
+		return fmt.Errorf("group network namespace %q has no %s label: the video driver can only join a namespace it created, so no other driver of the group may create it",
+			cfg.NetIsolation.Path, specLabelSandboxID)
+	}
+	task.NetworkMode = "container:" + id
+	return nil
+}
+
+// groupNetworkOverride returns the group's address, which Nomad's CNI
+// plugins assigned, and the port of every group port label inside the
+// shared namespace, whether or not the task's ports list names it. Nomad
+// advertises them for address_mode "driver" only, as it does for its
+// docker driver in bridge mode.
+func groupNetworkOverride(cfg *plugins.TaskConfig) *plugins.NetworkOverride {
+	override := &plugins.NetworkOverride{}
+	if h := cfg.NetIsolation.Hosts; h != nil {
+		override.Addr = h.Address
+	}
+	if cfg.Resources != nil && len(cfg.Resources.Ports) > 0 {
+		override.PortMap = make(map[string]int32, len(cfg.Resources.Ports))
+		for _, p := range cfg.Resources.Ports {
+			override.PortMap[p.Label] = containerPort(p)
+		}
+	}
+	if override.Addr == "" && override.PortMap == nil {
+		return nil
+	}
+	return override
+}
