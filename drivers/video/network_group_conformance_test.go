@@ -16,7 +16,7 @@ import (
 var pauseImageOnce sync.Once
 var pauseImageErr error
 
-// ensurePauseImage builds the pause image once per test run; the script
+// ensurePauseImage builds the pause image once per test run. The script
 // leaves an up-to-date image alone.
 func ensurePauseImage(t *testing.T) {
 	t.Helper()
