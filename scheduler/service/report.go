@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -18,9 +19,21 @@ type Report struct {
 	// Holders are the nodes holding each camera, by camera id.
 	Holders map[string][]string `json:"holders"`
 	Groups  []GroupReport       `json:"groups"`
+	// Unplaced are the selected cameras that get no group from the current
+	// catalog, with the reason, such as no recordings in the job's time
+	// range.
+	Unplaced []CameraReport `json:"unplaced,omitempty"`
 	// Errors are the template jobs that do not expand with the current
 	// catalog, with the reason.
 	Errors []JobStatus `json:"errors,omitempty"`
+}
+
+// CameraReport is a selected camera of a job that has no placement.
+type CameraReport struct {
+	Job    string `json:"job"`
+	Camera string `json:"camera"`
+	Reason string `json:"reason"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // GroupReport is one expanded group as registered in Nomad.
@@ -34,6 +47,9 @@ type GroupReport struct {
 	BytesMoved int64         `json:"bytes_moved"`
 	Local      bool          `json:"local"`
 	Allocs     []AllocReport `json:"allocations"`
+	// Problem says why no allocation of the group runs, or is empty when
+	// one does.
+	Problem string `json:"problem,omitempty"`
 }
 
 // AllocReport is one allocation of an expanded group.
@@ -41,6 +57,9 @@ type AllocReport struct {
 	ID           string `json:"id"`
 	Node         string `json:"node"`
 	ClientStatus string `json:"client_status"`
+	// Reason is the last task event message of an allocation that is not
+	// running or complete, such as a failed staging.
+	Reason string `json:"reason,omitempty"`
 }
 
 // BuildReport reads the template jobs and their allocations from Nomad and
@@ -62,8 +81,12 @@ func BuildReport(ctx context.Context, nomad *NomadCluster, cat Catalog) (Report,
 		return Report{}, err
 	}
 	for _, job := range jobs {
-		if _, err := Expand(job, cat, nodes); err != nil {
+		res, err := Expand(job, cat, nodes)
+		if err != nil {
 			rep.Errors = append(rep.Errors, JobStatus{Job: deref(job.ID), Error: err.Error()})
+		}
+		for _, u := range res.Plan.Unplaced {
+			rep.Unplaced = append(rep.Unplaced, CameraReport{Job: deref(job.ID), Camera: u.CameraID, Reason: string(u.Reason), Detail: u.Detail})
 		}
 		groups, err := jobGroups(ctx, nomad.Client, job)
 		if err != nil {
@@ -80,6 +103,12 @@ func jobGroups(ctx context.Context, client *api.Client, job *api.Job) ([]GroupRe
 	if err != nil {
 		return nil, fmt.Errorf("list allocations of nomad job %q: %w", deref(job.ID), err)
 	}
+	evals, _, err := client.Jobs().Evaluations(deref(job.ID), q)
+	if err != nil {
+		return nil, fmt.Errorf("list evaluations of nomad job %q: %w", deref(job.ID), err)
+	}
+	// Allocations in creation order, so the last is the newest.
+	slices.SortFunc(allocs, func(a, b *api.AllocationListStub) int { return cmp.Compare(a.CreateIndex, b.CreateIndex) })
 	var out []GroupReport
 	for _, tg := range job.TaskGroups {
 		if !IsExpandedGroup(tg) {
@@ -94,9 +123,10 @@ func jobGroups(ctx context.Context, client *api.Client, job *api.Job) ([]GroupRe
 		g.Local = g.Reason == string(placement.ReasonLocal) || g.Reason == string(placement.ReasonReplica)
 		for _, a := range allocs {
 			if a.TaskGroup == g.Group {
-				g.Allocs = append(g.Allocs, AllocReport{ID: a.ID, Node: a.NodeName, ClientStatus: a.ClientStatus})
+				g.Allocs = append(g.Allocs, AllocReport{ID: a.ID, Node: a.NodeName, ClientStatus: a.ClientStatus, Reason: allocReason(a)})
 			}
 		}
+		g.Problem = groupProblem(g, evals)
 		out = append(out, g)
 	}
 	return out, nil

@@ -68,6 +68,12 @@ func writeStatusText(w io.Writer, rep service.Report) error {
 		if !g.Local {
 			fmt.Fprintf(w, "non-local: group %q of job %q on %q: %s %s\n", g.Group, g.Job, g.Node, g.Reason, g.Detail)
 		}
+		if g.Problem != "" {
+			fmt.Fprintf(w, "not running: group %q of job %q: %s\n", g.Group, g.Job, g.Problem)
+		}
+	}
+	for _, u := range rep.Unplaced {
+		fmt.Fprintf(w, "no group: camera %q of job %q: %s: %s\n", u.Camera, u.Job, u.Reason, u.Detail)
 	}
 	for _, e := range rep.Errors {
 		fmt.Fprintf(w, "error: job %q is not expanded and keeps its groups: %s\n", e.Job, e.Error)

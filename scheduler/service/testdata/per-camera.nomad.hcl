@@ -5,8 +5,10 @@
 # matches, names each copy motion-<camera>, sets its count to 1 and pins it
 # to a node that holds the camera (a constraint on ${meta.ferry.cameras},
 # because locality is required). It sets the template group's count to 0
-# and writes the camera into the group metadata ferry.camera, which the
-# task reads as NOMAD_META_ferry_camera.
+# and writes the camera into the group metadata ferry.camera. The task
+# config reads it as ${NOMAD_META_ferry.camera}, because Nomad 2.0 keeps
+# the dot of a metadata key in interpolation, and the task's environment
+# has it as NOMAD_META_ferry_camera.
 #
 #   nomad job run scheduler/service/testdata/per-camera.nomad.hcl
 #   ferry-scheduler plan scheduler/service/testdata/per-camera.nomad.hcl
@@ -39,8 +41,8 @@ job "motion-per-camera" {
 
       config {
         image   = "ferry/motion-detect:0.1"
-        cameras = ["${NOMAD_META_ferry_camera}"]
-        args    = ["/recordings/${NOMAD_META_ferry_camera}"]
+        cameras = ["${NOMAD_META_ferry.camera}"]
+        args    = ["/recordings/${NOMAD_META_ferry.camera}"]
       }
 
       kill_timeout = "10s"

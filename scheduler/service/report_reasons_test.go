@@ -1,0 +1,57 @@
+package service
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+func TestGroupProblem(t *testing.T) {
+	staging := &api.AllocationListStub{
+		ID: "a1b2c3d4e5", NodeName: "edge-2", ClientStatus: api.AllocClientStatusFailed,
+		TaskStates: map[string]*api.TaskState{"detect": {Failed: true, Events: []*api.TaskEvent{
+			{Type: "Received"},
+			{Type: "Driver Failure", DisplayMessage: `failed to stage camera "north-gate" from any staging peer: checksum mismatch`},
+			{Type: "Not Restarting"},
+		}}},
+	}
+	filtered := []*api.Evaluation{{
+		ID: "e1e2e3e4e5", CreateIndex: 7,
+		FailedTGAllocs: map[string]*api.AllocationMetric{"detect-cam-a": {
+			NodesEvaluated: 3, NodesInPool: 3,
+			ConstraintFiltered: map[string]int{"${meta.ferry.cameras} set_contains cam-a": 3},
+		}},
+	}}
+	tests := []struct {
+		name   string
+		allocs []*api.AllocationListStub
+		evals  []*api.Evaluation
+		want   []string
+	}{
+		{"running", []*api.AllocationListStub{{ID: "r1", ClientStatus: api.AllocClientStatusRunning}}, nil, nil},
+		{"staging checksum mismatch", []*api.AllocationListStub{staging}, nil, []string{"a1b2c3d4", "edge-2", "failed", "Driver Failure", "checksum mismatch"}},
+		{"constraint filtered", nil, filtered, []string{"e1e2e3e4", "3 filtered by constraint ${meta.ferry.cameras} set_contains cam-a"}},
+		{"no allocation yet", nil, nil, []string{"no allocation", "nomad job status detect"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := GroupReport{Job: "detect", Group: "detect-cam-a"}
+			for _, a := range tt.allocs {
+				g.Allocs = append(g.Allocs, AllocReport{ID: a.ID, Node: a.NodeName, ClientStatus: a.ClientStatus, Reason: allocReason(a)})
+			}
+			got := groupProblem(g, tt.evals)
+			if len(tt.want) == 0 && got != "" {
+				t.Errorf("problem %q, want none", got)
+			}
+			if len(tt.want) > 0 && got == "" {
+				t.Errorf("problem is empty, want one containing %q", tt.want)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(got, want) {
+					t.Errorf("problem %q does not contain %q", got, want)
+				}
+			}
+		})
+	}
+}
