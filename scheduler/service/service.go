@@ -128,7 +128,8 @@ func (s *Service) Run(ctx context.Context) {
 // returns the channel that fires when the backoff ends.
 func (s *Service) passOrBackoff(ctx context.Context, cat Catalog, failures *int) <-chan time.Time {
 	err := s.Pass(ctx, cat)
-	if err == nil {
+	if err == nil || ctx.Err() != nil {
+		// A pass that shutdown cut short is not a failure.
 		*failures = 0
 		return nil
 	}

@@ -38,7 +38,7 @@ func run(args []string, stdout io.Writer) error {
 		return fmt.Errorf("unknown command %q: use run or once", mode)
 	}
 
-	cfg, recordings, output, err := parseFlags(mode, args)
+	cfg, recordings, opts, err := parseFlags(mode, args)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 
 	if mode == "once" {
-		return printPublication(stdout, reg.Scan(), output)
+		return printPublication(stdout, reg.Scan(), opts.output)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -59,8 +59,29 @@ func run(args []string, stdout io.Writer) error {
 	}
 	ticker := time.NewTicker(time.Duration(cfg.Period))
 	defer ticker.Stop()
-	reg.Run(ctx, ticker.C, realClock{}, true)
+	reg.Run(ctx, scanTriggers(ctx, cfg, ticker.C, opts.watch, logger), realClock{}, true)
 	return <-serverDone
+}
+
+// watchDebounce is how long the registrar waits after a change under the
+// roots before it scans, so that a burst of changes causes one scan.
+const watchDebounce = 200 * time.Millisecond
+
+// scanTriggers returns the ticks, merged with the changes that inotify
+// reports under the roots when watch is true and inotify works.
+func scanTriggers(ctx context.Context, cfg *registrar.Config, ticks <-chan time.Time, watch bool, logger hclog.Logger) <-chan time.Time {
+	if !watch {
+		return ticks
+	}
+	roots := append(append([]string{}, cfg.Roots...), cfg.ReplicaRoots...)
+	watcher, err := registrar.NewWatcher(roots, logger.Named("watch"))
+	if err != nil {
+		logger.Warn("cannot watch camera storage; scanning every period only", "period", time.Duration(cfg.Period), "error", err)
+		return ticks
+	}
+	changes := make(chan struct{}, 1)
+	go watcher.Run(ctx, changes)
+	return registrar.Triggers(ctx, ticks, changes, watchDebounce, realClock{})
 }
 
 // stringList is a flag that may be repeated.
@@ -69,9 +90,17 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
+// options are the flags that are not part of the config file.
+type options struct {
+	// output is the format of once: json or text.
+	output string
+	// watch turns on scanning as soon as inotify reports a change.
+	watch bool
+}
+
 // parseFlags reads the config file, if any, then applies the flags over it
 // and validates the result.
-func parseFlags(mode string, args []string) (*registrar.Config, *registrar.RecordingsConfig, string, error) {
+func parseFlags(mode string, args []string) (*registrar.Config, *registrar.RecordingsConfig, options, error) {
 	fs := flag.NewFlagSet("ferry-registrar "+mode, flag.ContinueOnError)
 	configPath := fs.String("config", "", "path of a JSON config file; flags override its values")
 	consulAddr := fs.String("consul-addr", "", "local Consul agent HTTP address, host:port (default 127.0.0.1:8500)")
@@ -80,6 +109,7 @@ func parseFlags(mode string, args []string) (*registrar.Config, *registrar.Recor
 	node := fs.String("node", "", "this node's name in Nomad (default the host name)")
 	period := fs.Duration("period", 0, "time between scans (default 30s)")
 	output := fs.String("o", "json", "once: output format, json or text")
+	watch := fs.Bool("watch", true, "run: also scan 200ms after inotify reports a change under the roots, not only every period")
 	recordingsListen := fs.String("recordings-listen", "", "HTTPS address of the recordings server, host:port (default off)")
 	recordingsCert := fs.String("recordings-cert", "", "PEM certificate file of the recordings server")
 	recordingsKey := fs.String("recordings-key", "", "PEM private key file of the recordings server")
@@ -88,16 +118,16 @@ func parseFlags(mode string, args []string) (*registrar.Config, *registrar.Recor
 	fs.Var(&roots, "root", "camera storage root; repeat for several")
 	fs.Var(&replicaRoots, "replica-root", "storage root holding replicas of other nodes' recordings; repeat for several")
 	if err := fs.Parse(args); err != nil {
-		return nil, nil, "", err
+		return nil, nil, options{}, err
 	}
 	if fs.NArg() > 0 {
-		return nil, nil, "", fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return nil, nil, options{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 
 	file := &configFile{}
 	if *configPath != "" {
 		if err := readConfig(*configPath, file); err != nil {
-			return nil, nil, "", err
+			return nil, nil, options{}, err
 		}
 	}
 	cfg, recordings := &file.Config, &file.Recordings
@@ -122,12 +152,12 @@ func parseFlags(mode string, args []string) (*registrar.Config, *registrar.Recor
 		cfg.ReplicaRoots = replicaRoots
 	}
 	if *output != "json" && *output != "text" {
-		return nil, nil, "", fmt.Errorf("-o %q: unknown output format; use json or text", *output)
+		return nil, nil, options{}, fmt.Errorf("-o %q: unknown output format; use json or text", *output)
 	}
 	if err := errors.Join(cfg.Validate(), recordings.Validate()); err != nil {
-		return nil, nil, "", fmt.Errorf("invalid configuration:\n%w", err)
+		return nil, nil, options{}, fmt.Errorf("invalid configuration:\n%w", err)
 	}
-	return cfg, recordings, *output, nil
+	return cfg, recordings, options{output: *output, watch: *watch}, nil
 }
 
 // configFile is the JSON config file: the registrar's fields at the top
