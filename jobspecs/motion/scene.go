@@ -34,43 +34,51 @@ func (e Event) String() string {
 // events have no File set.
 func ParseSceneMetadata(r io.Reader) ([]Event, error) {
 	var events []Event
+	err := ScanSceneMetadata(r, func(e Event) { events = append(events, e) })
+	if err != nil {
+		return nil, err
+	}
+	return events, nil
+}
+
+// ScanSceneMetadata parses the same output as ParseSceneMetadata but calls
+// emit with each event as soon as its score line is read, so that a live
+// stream's events are seen while ffmpeg runs. It returns at the end of r.
+func ScanSceneMetadata(r io.Reader, emit func(Event)) error {
 	frameTime := 0.0
 	inFrame := false
-
 	scanner := bufio.NewScanner(r)
 	lineNumber := 0
 	for scanner.Scan() {
 		lineNumber++
 		line := strings.TrimSpace(scanner.Text())
-
 		if strings.HasPrefix(line, "frame:") {
 			t, err := parsePTSTime(line)
 			if err != nil {
-				return nil, fmt.Errorf("line %d %q: %w", lineNumber, line, err)
+				return fmt.Errorf("line %d %q: %w", lineNumber, line, err)
 			}
 			frameTime = t
 			inFrame = true
 			continue
 		}
-
 		value, found := strings.CutPrefix(line, "lavfi.scene_score=")
 		if !found {
 			continue
 		}
 		if !inFrame {
-			return nil, fmt.Errorf("line %d %q: scene score before any frame header", lineNumber, line)
+			return fmt.Errorf("line %d %q: scene score before any frame header", lineNumber, line)
 		}
 		score, err := strconv.ParseFloat(value, 64)
 		if err != nil {
-			return nil, fmt.Errorf("line %d %q: invalid scene score: %w", lineNumber, line, err)
+			return fmt.Errorf("line %d %q: invalid scene score: %w", lineNumber, line, err)
 		}
-		events = append(events, Event{Time: frameTime, Score: score})
+		emit(Event{Time: frameTime, Score: score})
 		inFrame = false
 	}
 	if err := scanner.Err(); err != nil {
-		return nil, fmt.Errorf("read ffmpeg metadata: %w", err)
+		return fmt.Errorf("read ffmpeg metadata: %w", err)
 	}
-	return events, nil
+	return nil
 }
 
 // parsePTSTime returns the pts_time field of a metadata frame header line.

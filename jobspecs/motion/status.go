@@ -28,7 +28,8 @@ type EventJSON struct {
 
 // HealthReport is the JSON body of GET /health.
 type HealthReport struct {
-	// Status is "processing", "done" or "failed".
+	// Status is "processing", "done", "failed", or "interrupted" while a
+	// live stream is not being read.
 	Status string `json:"status"`
 	// Reason is the cause of the failure, set only when Status is "failed".
 	Reason string `json:"reason,omitempty"`
@@ -43,6 +44,9 @@ type Status struct {
 	events  []EventJSON
 	done    bool
 	failure string
+	// interruption is the reason a live stream is not being read, empty
+	// while it is.
+	interruption string
 }
 
 // NewStatus returns the status of a camera whose processing has started.
@@ -69,6 +73,21 @@ func (s *Status) Fail(reason string) {
 	}
 }
 
+// Interrupt records that the live stream is not being read and why, until
+// Resume is called.
+func (s *Status) Interrupt(reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.interruption = reason
+}
+
+// Resume records that the live stream is being read again.
+func (s *Status) Resume() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.interruption = ""
+}
+
 // Finish marks processing as done.
 func (s *Status) Finish() {
 	s.mu.Lock()
@@ -78,7 +97,7 @@ func (s *Status) Finish() {
 
 // Handler returns the HTTP handler of /health and /events. /health returns
 // 200 while processing and after success, and 503 with the reason once
-// processing failed.
+// processing failed or while a live stream is interrupted.
 func (s *Status) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", s.serveHealth)
@@ -93,6 +112,9 @@ func (s *Status) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	switch {
 	case s.failure != "":
 		report = HealthReport{Status: "failed", Reason: s.failure}
+		code = http.StatusServiceUnavailable
+	case s.interruption != "":
+		report = HealthReport{Status: "interrupted", Reason: s.interruption}
 		code = http.StatusServiceUnavailable
 	case s.done:
 		report.Status = "done"

@@ -22,6 +22,8 @@ func TestStatusHandler(t *testing.T) {
 		{"done", func(s *Status) { s.Add([]Event{{File: "a.avi"}, {File: "b.avi"}}); s.Finish() }, http.StatusOK, "done", "", 2, true},
 		{"failed", func(s *Status) { s.Fail("ffmpeg crashed"); s.Fail("later error"); s.Finish() }, http.StatusServiceUnavailable, "failed", "ffmpeg crashed", 0, true},
 		{"failed while processing", func(s *Status) { s.Fail("not a video") }, http.StatusServiceUnavailable, "failed", "not a video", 0, false},
+		{"stream interrupted", func(s *Status) { s.Interrupt("sender closed") }, http.StatusServiceUnavailable, "interrupted", "sender closed", 0, false},
+		{"stream resumed", func(s *Status) { s.Interrupt("sender closed"); s.Resume() }, http.StatusOK, "processing", "", 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@
 // Usage:
 //
 //	motion [-threshold 0.01] [-ffmpeg /usr/bin/ffmpeg] [-listen ADDR] /recordings/<camera>
+//	motion [flags] -camera ID -stream rtsp://HOST:PORT/PATH [-stream-listen] [-retry-delay 2s]
 //
 // It prints one line per event, "motion file=<name> t=<seconds> score=<score>",
 // then "motion_events <N>". Exit codes: 0 success, 1 invalid usage or ffmpeg
@@ -17,6 +18,12 @@
 // processing is done. The program then keeps serving after processing
 // until SIGTERM or SIGINT, so it can run as a Nomad service, and exits with
 // the processing result.
+//
+// With -stream it analyses a live RTSP stream in place of a folder: it pulls
+// the stream from a camera, or with -stream-listen waits for a camera or
+// encoder to push it to that address. It prints each event as it is found,
+// reads the stream again -retry-delay after it ends, and runs until SIGTERM
+// or SIGINT. /health returns 503 while the stream is not being read.
 package main
 
 import (
@@ -70,12 +77,18 @@ func runWithHooks(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	ffmpeg := flags.String("ffmpeg", "/usr/bin/ffmpeg", "path of the ffmpeg binary")
 	listenAddr := flags.String("listen", "",
 		"address, host:port, of the HTTP endpoint serving /health and /events; empty turns it off")
+	stream := addStreamFlags(flags)
 	flags.Usage = func() {
 		fmt.Fprintln(stderr, "usage: motion [flags] CAMERA_FOLDER")
+		fmt.Fprintln(stderr, "       motion [flags] -camera ID -stream URL")
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err != nil {
 		return exitFailure
+	}
+	if stream.url != "" {
+		detector := motion.Detector{FFmpeg: *ffmpeg, Threshold: *threshold}
+		return runStream(ctx, flags, stream, detector, *listenAddr, stdout, stderr, hooks)
 	}
 	if flags.NArg() != 1 {
 		fmt.Fprintf(stderr, "motion: expected one camera folder argument, got %d\n", flags.NArg())

@@ -24,6 +24,13 @@ type listeningRun struct {
 
 func startListeningRun(t *testing.T, folder string) *listeningRun {
 	t.Helper()
+	return startRun(t, "-ffmpeg", testclip.FFmpeg, "-listen", "127.0.0.1:0", folder)
+}
+
+// startRun runs the command with args, which must contain -listen, and
+// returns once its HTTP endpoint listens.
+func startRun(t *testing.T, args ...string) *listeningRun {
+	t.Helper()
 	addresses := make(chan string, 1)
 	r := &listeningRun{processed: make(chan struct{}), code: make(chan int, 1), stderr: &bytes.Buffer{}}
 	hooks := hooks{
@@ -38,7 +45,6 @@ func startListeningRun(t *testing.T, folder string) *listeningRun {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	args := []string{"-ffmpeg", testclip.FFmpeg, "-listen", "127.0.0.1:0", folder}
 	go func() { r.code <- runWithHooks(ctx, args, &bytes.Buffer{}, r.stderr, hooks) }()
 	select {
 	case address := <-addresses:

@@ -4,11 +4,13 @@
 package testclip
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FFmpeg is the ffmpeg binary the tests run, as installed by Debian's ffmpeg
@@ -74,4 +76,32 @@ func generateCuts(t *testing.T) string {
 		t.Fatalf("generate test clip: %v: %s", err, output)
 	}
 	return path
+}
+
+// PushArgs returns the ffmpeg arguments that send the clip, looped, in real
+// time to an RTSP server that waits for a push at url. The clip is encoded
+// as MPEG-4 video, because RTP carries neither vtest.avi's MS-MPEG4 v3 nor
+// raw video.
+func (c Clip) PushArgs(url string) []string {
+	return []string{
+		"-hide_banner", "-nostdin", "-loglevel", "error",
+		"-re", "-stream_loop", "-1", "-i", c.Path,
+		"-an", "-c:v", "mpeg4", "-q:v", "5",
+		"-f", "rtsp", "-rtsp_transport", "tcp", url,
+	}
+}
+
+// PushUntilDone sends the clip to url until ctx is done. It starts ffmpeg
+// again whenever it exits, because the receiver may not listen yet or may
+// restart.
+func (c Clip) PushUntilDone(ctx context.Context, url string) {
+	retry := time.NewTicker(200 * time.Millisecond)
+	defer retry.Stop()
+	for ctx.Err() == nil {
+		_ = exec.CommandContext(ctx, FFmpeg, c.PushArgs(url)...).Run()
+		select {
+		case <-ctx.Done():
+		case <-retry.C:
+		}
+	}
 }
