@@ -229,11 +229,18 @@ func (c *manualClock) After(d time.Duration) <-chan time.Time {
 // fire waits until something waits for d and fires every such waiter.
 func (c *manualClock) fire(t testing.TB, d time.Duration) {
 	t.Helper()
+	c.fireN(t, d, 1)
+}
+
+// fireN fires waiters for d, waiting for more to come, until it has fired
+// at least n.
+func (c *manualClock) fireN(t testing.TB, d time.Duration, n int) {
+	t.Helper()
 	deadline := time.After(30 * time.Second)
+	fired := 0
 	for {
 		c.mu.Lock()
 		var rest []waiter
-		fired := 0
 		for _, w := range c.waiters {
 			if w.d == d {
 				w.ch <- time.Now()
@@ -245,7 +252,7 @@ func (c *manualClock) fire(t testing.TB, d time.Duration) {
 		c.waiters = rest
 		added := c.added
 		c.mu.Unlock()
-		if fired > 0 {
+		if fired >= n {
 			return
 		}
 		select {
@@ -271,4 +278,29 @@ func (e *simEnv) writeCA() string {
 		e.t.Fatal(err)
 	}
 	return file
+}
+
+// waitWaiters waits until at least n waiters wait for d, without firing.
+func (c *manualClock) waitWaiters(t testing.TB, d time.Duration, n int) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		c.mu.Lock()
+		count := 0
+		for _, w := range c.waiters {
+			if w.d == d {
+				count++
+			}
+		}
+		added := c.added
+		c.mu.Unlock()
+		if count >= n {
+			return
+		}
+		select {
+		case <-added:
+		case <-deadline:
+			t.Fatalf("%d of %d waiters wait for %v", count, n, d)
+		}
+	}
 }

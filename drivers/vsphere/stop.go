@@ -12,9 +12,11 @@ import (
 )
 
 const (
-	// watchRetryDelay is how long the power state watcher waits before it
-	// reconnects after losing vCenter.
-	watchRetryDelay = 5 * time.Second
+	// watchRetryMin and watchRetryMax bound the power state watcher's
+	// backoff: it waits watchRetryMin after the first failed attempt to
+	// reach vCenter and doubles the wait after each further one.
+	watchRetryMin = 1 * time.Second
+	watchRetryMax = 30 * time.Second
 	// cleanupTimeout bounds destroying a VM after a failed start.
 	cleanupTimeout = 2 * time.Minute
 )
@@ -27,10 +29,19 @@ func (d *Driver) watch(h *taskHandle) {
 	go d.watchLoop(ctx, h)
 }
 
+// watchLoop waits for the VM's exit. While vCenter is unreachable, it
+// retries with backoff and logs in again on each retry, so the task is
+// re-attached once vCenter is back. The VM keeps running meanwhile.
 func (d *Driver) watchLoop(ctx context.Context, h *taskHandle) {
 	logger := d.logger.With("task_id", h.cfg.ID, "vm_id", h.state.VMID)
+	failures := 0
 	for {
-		res, err := d.waitExit(ctx, h)
+		res, err := d.waitExit(ctx, h, func() {
+			if failures > 0 {
+				logger.Info("re-attached to the VM after losing vCenter", "failed_attempts", failures)
+				failures = 0
+			}
+		})
 		if err == nil {
 			h.setExit(res, d.clock.Now())
 			logger.Info("VM powered off", "exit_code", res.ExitCode, "error", res.Err)
@@ -39,22 +50,34 @@ func (d *Driver) watchLoop(ctx context.Context, h *taskHandle) {
 		if ctx.Err() != nil {
 			return
 		}
-		logger.Warn("lost the VM's power state, retrying", "error", err, "retry_in", watchRetryDelay)
+		delay := retryDelay(failures)
+		failures++
+		logger.Warn("lost the VM's power state, retrying", "error", err, "attempt", failures, "retry_in", delay)
 		select {
-		case <-d.clock.After(watchRetryDelay):
+		case <-d.clock.After(delay):
 		case <-ctx.Done():
 			return
 		}
 	}
 }
 
+// retryDelay returns the wait after failed attempts of the watcher: 1s,
+// 2s, 4s and so on up to watchRetryMax.
+func retryDelay(failed int) time.Duration {
+	if failed >= 5 {
+		return watchRetryMax
+	}
+	return min(watchRetryMin<<failed, watchRetryMax)
+}
+
 // waitExit blocks until the VM powers off and returns its exit result.
-func (d *Driver) waitExit(ctx context.Context, h *taskHandle) (*plugins.ExitResult, error) {
+// attached is called once the watch is registered with vCenter.
+func (d *Driver) waitExit(ctx context.Context, h *taskHandle, attached func()) (*plugins.ExitResult, error) {
 	client, _, err := d.conn.get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	gone, err := waitPoweredOff(ctx, client.Client, h.state.ref())
+	gone, err := waitPoweredOff(ctx, client.Client, h.state.ref(), attached)
 	if err != nil {
 		_ = d.connectionFailed(client, err)
 		return nil, err

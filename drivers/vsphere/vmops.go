@@ -80,10 +80,16 @@ func destroyVM(ctx context.Context, vm *object.VirtualMachine) error {
 }
 
 // waitPoweredOff blocks until the VM is powered off, returning gone when it
-// was deleted instead.
-func waitPoweredOff(ctx context.Context, c *vim25.Client, ref types.ManagedObjectReference) (gone bool, err error) {
+// was deleted instead. It calls attached on the first update, which
+// vCenter sends with the current state.
+func waitPoweredOff(ctx context.Context, c *vim25.Client, ref types.ManagedObjectReference, attached func()) (gone bool, err error) {
 	filter := new(property.WaitFilter).Add(ref, ref.Type, []string{"runtime.powerState"})
+	first := true
 	err = property.WaitForUpdates(ctx, property.DefaultCollector(c), filter, func(updates []types.ObjectUpdate) bool {
+		if first {
+			attached()
+			first = false
+		}
 		for _, u := range updates {
 			if u.Kind == types.ObjectUpdateKindLeave {
 				gone = true

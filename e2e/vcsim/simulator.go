@@ -164,7 +164,12 @@ func (s *Simulator) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.server != nil {
-		s.server.Close()
+		// The server's Close would wait for requests in progress, and
+		// vcsim's WaitForUpdatesEx handler does not return when its
+		// client goes away, so the listener and connections are closed
+		// directly.
+		s.server.Listener.Close()
+		s.server.CloseClientConnections()
 	}
 }
 
