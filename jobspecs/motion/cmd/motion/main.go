@@ -5,7 +5,7 @@
 // Usage:
 //
 //	motion [-threshold 0.01] [-ffmpeg /usr/bin/ffmpeg] [-listen ADDR] /recordings/<camera>
-//	motion [flags] -camera ID -stream rtsp://HOST:PORT/PATH [-stream-listen] [-retry-delay 2s]
+//	motion [flags] -stream rtsp://HOST:PORT/PATH [-stream-listen] [-retry-delay 2s] /recordings/<camera>
 //
 // It prints one line per event, "motion file=<name> t=<seconds> score=<score>",
 // then "motion_events <N>". Exit codes: 0 success, 1 invalid usage or ffmpeg
@@ -19,9 +19,10 @@
 // until SIGTERM or SIGINT, so it can run as a Nomad service, and exits with
 // the processing result.
 //
-// With -stream it analyses a live RTSP stream in place of a folder: it pulls
-// the stream from a camera, or with -stream-listen waits for a camera or
-// encoder to push it to that address. It prints each event as it is found,
+// With -stream it analyses the camera's live RTSP stream in place of its
+// recordings, and the folder only names the camera. It pulls the stream
+// from the camera, or with -stream-listen waits for a camera or encoder to
+// push it to that address. It prints each event as it is found,
 // reads the stream again -retry-delay after it ends, and runs until SIGTERM
 // or SIGINT. /health returns 503 while the stream is not being read.
 package main
@@ -80,7 +81,7 @@ func runWithHooks(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	stream := addStreamFlags(flags)
 	flags.Usage = func() {
 		fmt.Fprintln(stderr, "usage: motion [flags] CAMERA_FOLDER")
-		fmt.Fprintln(stderr, "       motion [flags] -camera ID -stream URL")
+		fmt.Fprintln(stderr, "       motion [flags] -stream URL CAMERA_FOLDER")
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err != nil {

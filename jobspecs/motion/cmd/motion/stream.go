@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/ferry-video/ferry/jobspecs/motion"
@@ -15,7 +16,6 @@ import (
 type streamFlags struct {
 	url        string
 	listen     bool
-	camera     string
 	retryDelay time.Duration
 }
 
@@ -25,14 +25,13 @@ func addStreamFlags(flags *flag.FlagSet) *streamFlags {
 		"rtsp:// URL of a live stream to analyse in place of a camera folder")
 	flags.BoolVar(&s.listen, "stream-listen", false,
 		"wait for the stream to be pushed to the -stream address (RTSP RECORD) rather than pull it from there")
-	flags.StringVar(&s.camera, "camera", "", "camera id reported by /events; required with -stream")
 	flags.DurationVar(&s.retryDelay, "retry-delay", 2*time.Second,
 		"wait before reading the stream again after it ended")
 	return s
 }
 
-// runStream analyses the live stream until ctx ends and returns the exit
-// code: 0 after SIGTERM or SIGINT, 1 for invalid flags or when ffmpeg
+// runStream analyses the live stream of the camera that the folder
+// argument names, until ctx ends, and returns the exit code: 0 after SIGTERM or SIGINT, 1 for invalid flags or when ffmpeg
 // cannot run.
 func runStream(ctx context.Context, flags *flag.FlagSet, s *streamFlags, detector motion.Detector, listenAddr string, stdout, stderr io.Writer, hooks hooks) int {
 	stream := motion.Stream{URL: s.url, Listen: s.listen}
@@ -40,7 +39,7 @@ func runStream(ctx context.Context, flags *flag.FlagSet, s *streamFlags, detecto
 		fmt.Fprintf(stderr, "motion: %v\n", err)
 		return exitFailure
 	}
-	status := motion.NewStatus(s.camera)
+	status := motion.NewStatus(filepath.Base(filepath.Clean(flags.Arg(0))))
 
 	var server *statusServer
 	if listenAddr != "" {
@@ -62,11 +61,8 @@ func runStream(ctx context.Context, flags *flag.FlagSet, s *streamFlags, detecto
 }
 
 func checkStreamFlags(flags *flag.FlagSet, s *streamFlags, stream motion.Stream, detector motion.Detector) error {
-	if flags.NArg() != 0 {
-		return fmt.Errorf("-stream takes no camera folder argument, got %d", flags.NArg())
-	}
-	if s.camera == "" {
-		return errors.New("missing -camera: name the camera whose stream -stream reads")
+	if flags.NArg() != 1 {
+		return fmt.Errorf("expected one camera folder argument, which names the camera of the stream, got %d", flags.NArg())
 	}
 	if s.retryDelay < 0 {
 		return fmt.Errorf("invalid -retry-delay %s: must not be negative", s.retryDelay)

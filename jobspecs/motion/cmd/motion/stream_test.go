@@ -27,7 +27,7 @@ func TestStreamServesLiveEvents(t *testing.T) {
 	clip := testclip.Footage(t)
 	url := fmt.Sprintf("rtsp://%s/north-gate", freeAddress(t))
 	r := startRun(t, "-ffmpeg", testclip.FFmpeg, "-listen", "127.0.0.1:0",
-		"-camera", "north-gate", "-stream", url, "-stream-listen")
+		"-stream", url, "-stream-listen", "/recordings/north-gate")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	go clip.PushUntilDone(ctx, url)
@@ -65,11 +65,11 @@ func TestStreamFlagErrors(t *testing.T) {
 		args   []string
 		stderr string
 	}{
-		{"missing camera", []string{"-stream", "rtsp://127.0.0.1:1/x"}, "missing -camera"},
-		{"folder with stream", []string{"-camera", "c", "-stream", "rtsp://127.0.0.1:1/x", "/recordings/c"}, "takes no camera folder"},
-		{"http stream", []string{"-camera", "c", "-stream", "http://127.0.0.1:1/x"}, "scheme must be rtsp"},
-		{"negative retry", []string{"-camera", "c", "-stream", "rtsp://127.0.0.1:1/x", "-retry-delay", "-1s"}, "invalid -retry-delay"},
-		{"missing ffmpeg", []string{"-ffmpeg", "/nonexistent/ffmpeg", "-camera", "c", "-stream", "rtsp://127.0.0.1:1/x"}, "run ffmpeg"},
+		{"no camera folder", []string{"-stream", "rtsp://127.0.0.1:1/x"}, "expected one camera folder argument"},
+		{"two camera folders", []string{"-stream", "rtsp://127.0.0.1:1/x", "/recordings/a", "/recordings/b"}, "got 2"},
+		{"http stream", []string{"-stream", "http://127.0.0.1:1/x", "/recordings/c"}, "scheme must be rtsp"},
+		{"negative retry", []string{"-stream", "rtsp://127.0.0.1:1/x", "-retry-delay", "-1s", "/recordings/c"}, "invalid -retry-delay"},
+		{"missing ffmpeg", []string{"-ffmpeg", "/nonexistent/ffmpeg", "-stream", "rtsp://127.0.0.1:1/x", "/recordings/c"}, "run ffmpeg"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
