@@ -1,6 +1,9 @@
 // Package registrar publishes the camera storage a node holds to the local
 // Consul agent: one service per node with a tag per camera, and a JSON
-// document per camera in the KV store. It writes only what changed.
+// document per camera in the KV store with its size, recording times and
+// the tags listed in the camera folder's optional .tags file. It writes
+// only what changed. It scans every period, and a Watcher makes it scan
+// as soon as inotify reports a change under the storage roots.
 package registrar
 
 import (

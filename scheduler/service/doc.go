@@ -18,21 +18,58 @@
 // count to 0 so that it stays in the job for the next expansion. A required
 // group gets a constraint that ${meta.ferry.cameras} set_contains the
 // camera, and a preferred group an affinity for it. Both get an affinity
-// for the node that placement.Place chose, and group metadata (ferry.node,
-// ferry.reason, ferry.bytes_moved) that records the choice. The job's meta
+// for the node that placement.Place chose, and group metadata (ferry.camera,
+// ferry.node, ferry.reason, ferry.bytes_moved) that records the choice. A
+// task reads its camera as ${NOMAD_META_ferry.camera} in its config, and as
+// NOMAD_META_ferry_camera in its environment. The job's meta
 // ferry.plan_hash is a hash of the expanded job, and the service registers
 // a job only when that hash differs from the one Nomad has.
+//
+// # Selectors
+//
+// "site=" matches the site of a camera's first holder by node name.
+// "tag=" matches the camera's own tags: the union of the tags that each
+// holder's registrar read from the camera folder's .tags file. A site is
+// not a tag. "cameras=" names camera ids as the registrar publishes them.
+// An id with characters other than letters, digits, '.', '_' and '-' is
+// rejected, and the error gives the sanitised id to use instead.
+//
+// # Time ranges
+//
+// With ferry.time_range set, a holder counts for a camera only when its
+// recordings of the camera, from the first to the last recording time in
+// its KV document, overlap the range. A holder without a KV document
+// counts, because its span is unknown. A selected camera that no holder
+// has recordings of in the range gets no group, as a batch job over that
+// range has nothing to read there: Status and the status command list it
+// with the reason no_recordings_in_range and each holder's span, and a
+// group it had is removed. A reversed or empty range is an error that
+// names ferry.time_range and its value.
+//
+// # Groups without a placement
+//
+// An expanded group whose camera gets no placement in a pass is kept as
+// registered, with its reason in Status, while the catalog may only be
+// incomplete. It is removed when the selector no longer picks its camera
+// (not_selected), when the time range leaves the camera out, or when
+// successful catalog reads have not listed the camera for
+// Config.VanishGrace (camera_gone). Failed reads, and an empty catalog
+// read within Config.EmptyGrace of failed ones, never count towards that
+// grace, because a restarted Consul lists no storage until the registrars
+// publish again.
+//
+// NOTE: a selector that matches no camera at all is an expansion error,
+// so the job keeps all of its groups, even those of vanished cameras,
+// until the selector matches a camera again.
 //
 // # The loop
 //
 // Service.Run owns the state in one goroutine. It selects over catalog
 // reads (Consul blocking queries on the storage service), Nomad changes
 // (blocking queries on the job and node lists), a resync timer and the
-// context. Each Pass syncs node metadata with nodemeta, then expands and
-// registers each template job. A failed pass is retried with backoff from
-// 1s doubling to 1m. The service never removes a group because a camera
-// has no placement: such groups are kept as registered and reported in
-// Status, and a job whose expansion fails keeps all of its groups. An empty
-// catalog read after failed reads is ignored for Config.EmptyGrace, because
-// a restarted Consul lists no storage until the registrars publish again.
+// context. Each Pass syncs node metadata with nodemeta, waiting until
+// Nomad's servers see the cameras it adds, then expands and registers
+// each template job. A failed pass is retried with backoff from 1s
+// doubling to 1m. A job whose expansion fails keeps all of its groups and
+// reports the error in Status.
 package service

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 
@@ -33,7 +32,8 @@ type Result struct {
 	// Job is the expanded job, ready to register.
 	Job  *api.Job
 	Plan placement.Plan
-	// Hash is the plan hash of Job, stored in its MetaPlanHash.
+	// Hash is the plan hash of Job, stored in the metadata of its template
+	// group under MetaPlanHash.
 	Hash string
 	// Changed is false when the job in Nomad already carries Hash.
 	Changed bool
@@ -85,8 +85,8 @@ func Expand(job *api.Job, cat Catalog, nodes []placement.Node) (Result, error) {
 	res := Result{Spec: spec, Plan: plan}
 	res.Job, res.Kept, res.Removed = buildJob(job, spec, tmpl, sel)
 	res.Hash = planHash(res.Job, spec)
-	res.Job.Meta[MetaPlanHash] = res.Hash
-	res.Changed = job.Meta[MetaPlanHash] != res.Hash
+	findGroup(res.Job, spec.Template).Meta[MetaPlanHash] = res.Hash
+	res.Changed = registeredHash(job, spec) != res.Hash
 	return res, nil
 }
 
@@ -177,7 +177,8 @@ func previousPlan(job *api.Job, spec Spec) *placement.Plan {
 		reason := placement.Reason(tg.Meta[GroupMetaReason])
 		prev.Placements = append(prev.Placements, placement.Placement{
 			GroupID: spec.Template + "/" + camera, CameraID: camera, NodeID: node, Reason: reason,
-			Local: reason == placement.ReasonLocal || reason == placement.ReasonReplica,
+			Local:  reason == placement.ReasonLocal || reason == placement.ReasonReplica,
+			Detail: tg.Meta[GroupMetaDetail],
 		})
 	}
 	return prev
@@ -197,13 +198,20 @@ func GroupName(template, camera string) string {
 	return template + "-" + camera
 }
 
-// planHash hashes what decides the expanded job: the job with its plan
-// hash removed. Nomad's canonical form of a job is stable across reads, so
+// registeredHash returns the plan hash that the job carries, from its
+// template group or, as older expansions stored it, from the job's meta.
+func registeredHash(job *api.Job, spec Spec) string {
+	if tmpl := findGroup(job, spec.Template); tmpl != nil && tmpl.Meta[MetaPlanHash] != "" {
+		return tmpl.Meta[MetaPlanHash]
+	}
+	return job.Meta[MetaPlanHash]
+}
+
+// planHash hashes what decides the expanded job: the job without a plan
+// hash, which buildJob removes. Nomad's canonical form of a job is stable across reads, so
 // the same template and plan give the same hash.
 func planHash(job *api.Job, spec Spec) string {
 	c := *job
-	c.Meta = maps.Clone(job.Meta)
-	delete(c.Meta, MetaPlanHash)
 	// Nomad sets these on every registration, so they change without
 	// any change of input.
 	c.Version, c.ModifyIndex, c.JobModifyIndex, c.CreateIndex, c.SubmitTime = nil, nil, nil, nil, nil

@@ -154,9 +154,12 @@ func TestExpandRequiredConstraint(t *testing.T) {
 	if got := deref(tg.Name); got != "detect-cam-a" {
 		t.Errorf("group name %q, want detect-cam-a", got)
 	}
-	if len(tg.Constraints) != 1 || tg.Constraints[0].LTarget != camerasAttribute ||
+	if len(tg.Constraints) != 2 || tg.Constraints[0].LTarget != camerasAttribute ||
 		tg.Constraints[0].Operand != "set_contains" || tg.Constraints[0].RTarget != "cam-a" {
-		t.Errorf("constraints %+v, want one set_contains cam-a on %s", tg.Constraints, camerasAttribute)
+		t.Errorf("constraints %+v, want set_contains cam-a on %s first", tg.Constraints, camerasAttribute)
+	}
+	if len(tg.Constraints) == 2 && (tg.Constraints[1].LTarget != nodeNameAttribute || tg.Constraints[1].RTarget != "n1") {
+		t.Errorf("constraints %+v, want the node name pinned to n1 second", tg.Constraints)
 	}
 	if got := deref(findGroup(res.Job, "detect").Count); got != 0 {
 		t.Errorf("template group count %d, want 0", got)
@@ -164,8 +167,11 @@ func TestExpandRequiredConstraint(t *testing.T) {
 	if len(res.Plan.Unplaced) != 1 || res.Plan.Unplaced[0].CameraID != "cam-x" {
 		t.Errorf("unplaced %+v, want cam-x without holder", res.Plan.Unplaced)
 	}
-	if res.Job.Meta[MetaPlanHash] != res.Hash || res.Hash == "" {
-		t.Errorf("meta %s = %q, want hash %q", MetaPlanHash, res.Job.Meta[MetaPlanHash], res.Hash)
+	if got := findGroup(res.Job, "detect").Meta[MetaPlanHash]; got != res.Hash || res.Hash == "" {
+		t.Errorf("template group meta %s = %q, want hash %q", MetaPlanHash, got, res.Hash)
+	}
+	if _, ok := res.Job.Meta[MetaPlanHash]; ok {
+		t.Errorf("job meta has %s, want it only on the template group", MetaPlanHash)
 	}
 }
 

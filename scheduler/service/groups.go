@@ -20,9 +20,8 @@ func buildJob(job *api.Job, spec Spec, tmpl *api.TaskGroup, sel selection) (*api
 	shell := *job
 	shell.TaskGroups = nil
 	out := copyJob(&shell)
-	if out.Meta == nil {
-		out.Meta = make(map[string]string)
-	}
+	// Older expansions stored the plan hash here.
+	delete(out.Meta, MetaPlanHash)
 
 	existing := make(map[string]*api.TaskGroup)
 	for _, tg := range job.TaskGroups {
@@ -33,13 +32,19 @@ func buildJob(job *api.Job, spec Spec, tmpl *api.TaskGroup, sel selection) (*api
 		tg = copyGroup(tg)
 		if deref(tg.Name) == spec.Template {
 			tg.Count = pointer(0)
+			if tg.Meta == nil {
+				tg.Meta = make(map[string]string)
+			}
+			delete(tg.Meta, MetaPlanHash)
 		}
 		out.TaskGroups = append(out.TaskGroups, tg)
 	}
 
 	placed := make(map[string]bool)
 	var expanded []*api.TaskGroup
-	encoded := encodeGroup(tmpl)
+	clean := copyGroup(tmpl)
+	delete(clean.Meta, MetaPlanHash)
+	encoded := encodeGroup(clean)
 	for _, p := range sel.plan.Placements {
 		placed[p.CameraID] = true
 		expanded = append(expanded, pinnedGroup(encoded, spec, p))
@@ -96,9 +101,15 @@ func (s selection) fate(camera string) (GroupChange, bool) {
 }
 
 // pinnedGroup copies the template group for one placement. A required group
-// gets a constraint that its node holds the camera, and a preferred group an
-// affinity for such nodes. Both get an affinity for the chosen node, and
-// their metadata records the choice and its reason.
+// gets constraints that its node holds the camera and is the chosen node,
+// so that Nomad never runs it elsewhere than the plan says. The service
+// moves it when that node leaves or loses the data. A preferred group gets
+// an affinity for holders instead. Both get an affinity for the chosen
+// node, and their metadata records the choice and its reason.
+//
+// NOTE: Nomad may run a preferred group on another node than the chosen
+// one, such as when its job anti-affinity outweighs the node affinity
+// during an update, and the service then still plans with the chosen node.
 func pinnedGroup(tmpl []byte, spec Spec, p placement.Placement) *api.TaskGroup {
 	tg := decodeGroup(tmpl)
 	tg.Name = pointer(GroupName(spec.Template, p.CameraID))
@@ -116,7 +127,9 @@ func pinnedGroup(tmpl []byte, spec Spec, p placement.Placement) *api.TaskGroup {
 	}
 
 	if spec.Locality == placement.LocalityRequired {
-		tg.Constraints = append(tg.Constraints, api.NewConstraint(camerasAttribute, "set_contains", p.CameraID))
+		tg.Constraints = append(tg.Constraints,
+			api.NewConstraint(camerasAttribute, "set_contains", p.CameraID),
+			api.NewConstraint(nodeNameAttribute, "=", p.NodeID))
 	} else {
 		tg.Affinities = append(tg.Affinities, api.NewAffinity(camerasAttribute, "set_contains", p.CameraID, cameraAffinityWeight))
 	}

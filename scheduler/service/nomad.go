@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ferry-video/ferry/scheduler/nodemeta"
@@ -70,13 +72,18 @@ func (c *NomadCluster) Nodes(ctx context.Context) ([]nodemeta.Node, []placement.
 }
 
 // metaSyncTimeout bounds the wait for Nomad's servers to see metadata
-// that a client applied. A client sends node updates to the servers in
-// batches, 5s after the first change in Nomad 1.7 to 2.0.
+// that a client applied. A Nomad 2.0 client sends node updates to the
+// servers 5s to 10s after the first change, and in -dev mode after 0.5s.
 const metaSyncTimeout = 20 * time.Second
 
 // ApplyMeta sends the changes with nodemeta.Apply, then waits until the
-// servers see them, so that a job registered next is placed with the new
-// metadata on its first evaluation.
+// servers see every camera and site that a change adds, so that a job
+// registered next can be placed on its new holders on its first
+// evaluation. It does not wait for removals.
+//
+// NOTE: until the servers see a removal, the former holder still
+// satisfies the ${meta.ferry.cameras} constraint; the node affinity for
+// the new holder is what steers a moved group away from it meanwhile.
 func (c *NomadCluster) ApplyMeta(ctx context.Context, changes []nodemeta.Change) error {
 	if err := nodemeta.Apply(ctx, c.Client, changes); err != nil {
 		return err
@@ -100,17 +107,27 @@ func (c *NomadCluster) waitMeta(ctx context.Context, change nodemeta.Change) err
 		if err != nil {
 			return fmt.Errorf("wait for nomad servers to see the metadata of node %q (%s): %w", change.NodeName, change.NodeID, err)
 		}
-		if metaApplied(node.Meta, change.Meta) {
+		if metaAdded(node.Meta, change.Meta) {
 			return nil
 		}
 		index = meta.LastIndex
 	}
 }
 
-func metaApplied(have map[string]string, want map[string]*string) bool {
+// metaAdded reports whether have carries every camera and value that want
+// adds. Keys that want removes, and cameras it drops, are not checked.
+func metaAdded(have map[string]string, want map[string]*string) bool {
 	for key, value := range want {
-		current, set := have[key]
-		if value == nil && set || value != nil && current != *value {
+		switch {
+		case value == nil:
+		case key == nodemeta.KeyCameras:
+			current := strings.Split(have[key], ",")
+			for _, camera := range strings.Split(*value, ",") {
+				if camera != "" && !slices.Contains(current, camera) {
+					return false
+				}
+			}
+		case have[key] != *value:
 			return false
 		}
 	}

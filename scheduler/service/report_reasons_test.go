@@ -55,3 +55,27 @@ func TestGroupProblem(t *testing.T) {
 		})
 	}
 }
+
+func TestMetaAdded(t *testing.T) {
+	text := func(s string) *string { return &s }
+	tests := []struct {
+		name string
+		have map[string]string
+		want map[string]*string
+		ok   bool
+	}{
+		{"camera added and seen", map[string]string{"ferry.cameras": "a,b"}, map[string]*string{"ferry.cameras": text("a,b")}, true},
+		{"camera added not seen", map[string]string{"ferry.cameras": "a"}, map[string]*string{"ferry.cameras": text("a,b")}, false},
+		{"camera removed not seen yet", map[string]string{"ferry.cameras": "a,b"}, map[string]*string{"ferry.cameras": text("a")}, true},
+		{"key removed not seen yet", map[string]string{"ferry.cameras": "a"}, map[string]*string{"ferry.cameras": nil}, true},
+		{"site changed not seen", map[string]string{"ferry.site": "s1"}, map[string]*string{"ferry.site": text("s2")}, false},
+		{"site seen", map[string]string{"ferry.site": "s2"}, map[string]*string{"ferry.site": text("s2")}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := metaAdded(tt.have, tt.want); got != tt.ok {
+				t.Errorf("metaAdded(%v) = %v, want %v", tt.have, got, tt.ok)
+			}
+		})
+	}
+}

@@ -201,3 +201,30 @@ func checkKeys(t *testing.T, what string, obj map[string]any, want ...string) {
 		t.Errorf("%s JSON has keys %v, want %v", what, obj, want)
 	}
 }
+
+func TestExpandReplanTouchesOnlyMovedGroup(t *testing.T) {
+	nodes := testNodes("n1", "n2")
+	first := mustExpand(t, templateJob(nil), holdings(map[string][]string{"n1": {"cam-a"}, "n2": {"cam-b"}}), nodes)
+	second := mustExpand(t, first.Job, holdings(map[string][]string{"n2": {"cam-a", "cam-b"}}), nodes)
+	third := mustExpand(t, second.Job, holdings(map[string][]string{"n2": {"cam-a", "cam-b"}}), nodes)
+
+	if !second.Changed {
+		t.Fatalf("Changed = false after cam-a moved, want true")
+	}
+	if third.Changed {
+		t.Errorf("Changed = true on the pass after the move, want false")
+	}
+	encode := func(v any) string {
+		data, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	if a, b := encode(first.Job.Meta), encode(second.Job.Meta); a != b {
+		t.Errorf("job meta changed from %s to %s, which would make Nomad replace every group", a, b)
+	}
+	if a, b := encode(expandedGroups(first.Job)["cam-b"]), encode(expandedGroups(second.Job)["cam-b"]); a != b {
+		t.Errorf("cam-b group changed although cam-b did not move:\n%s\n%s", a, b)
+	}
+}

@@ -24,7 +24,9 @@ const (
 	// MetaLocality is "required" or "preferred" (the default).
 	MetaLocality = "ferry.locality"
 	// MetaPlanHash is the hash of the last registered expanded job,
-	// taken without this key. The service registers again only when the
+	// taken without this key. It sits in the template group's metadata,
+	// because a change of job metadata makes Nomad replace the
+	// allocations of every group, and the template group has none. The service registers again only when the
 	// hash of a new expansion differs from it.
 	MetaPlanHash = "ferry.plan_hash"
 )
