@@ -205,6 +205,9 @@ func inGroupNetwork(cfg *plugins.TaskConfig) bool {
 // joinGroupNetwork sets the network mode of a task in a group network to
 // Docker's container:<pause container id>. A network_mode set in the task
 // config is kept, as Nomad's docker driver does.
+// NOTE: the task then shares the pause container's /etc/hosts and
+// /etc/resolv.conf, copied from the host, so the group's dns block and its
+// hosts config (the group address) do not reach the task.
 func joinGroupNetwork(cfg *plugins.TaskConfig, task *TaskConfig) error {
 	if !inGroupNetwork(cfg) || task.NetworkMode != "" {
 		return nil

@@ -36,6 +36,8 @@ if [[ "${existing_hash}" == "${content_hash}" ]]; then
 	exit 0
 fi
 
+previous_id="$(docker image inspect --format '{{ .Id }}' "${image}" 2>/dev/null || true)"
+
 tar -C "${work}" --numeric-owner --owner=0 --group=0 -cf - pause |
 	docker import \
 		--change 'ENTRYPOINT ["/pause"]' \
@@ -43,6 +45,15 @@ tar -C "${work}" --numeric-owner --owner=0 --group=0 -cf - pause |
 		--change 'LABEL com.ferry-video.image=pause' \
 		--change "LABEL ${hash_label}=${content_hash}" \
 		- "${image}" >/dev/null
+
+# Remove the image this build replaced, but only when it was a pause image
+# built here and no other tag still points at it.
+if [[ -n "${previous_id}" ]]; then
+	previous_role="$(docker image inspect --format '{{ index .Config.Labels "com.ferry-video.image" }}' "${previous_id}" 2>/dev/null || true)"
+	if [[ "${previous_role}" == "pause" ]]; then
+		docker image rm "${previous_id}" >/dev/null 2>&1 || true
+	fi
+fi
 
 size="$(docker image inspect --format '{{ .Size }}' "${image}")"
 echo "built ${image} (${hash_label}=${content_hash}, $((size / 1024)) KiB)"
