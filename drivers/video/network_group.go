@@ -124,6 +124,9 @@ func startAndInspect(ctx context.Context, docker *client.Client, id string) (con
 	if err != nil {
 		return container.InspectResponse{}, err
 	}
+	if info.State == nil || !info.State.Running {
+		return container.InspectResponse{}, errors.New("the pause container exited at once; check that the image runs a process that waits for a signal")
+	}
 	if info.NetworkSettings == nil || info.NetworkSettings.SandboxKey == "" {
 		return container.InspectResponse{}, errors.New("dockerd returned no network namespace path (SandboxKey)")
 	}

@@ -1,10 +1,17 @@
 package video
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
 
 	"github.com/ferry-video/ferry/plugins"
 )
@@ -97,23 +104,68 @@ func TestValidateAllocID(t *testing.T) {
 	}
 }
 
-func TestCreateNetworkMissingPauseImage(t *testing.T) {
-	env := newTestEnv(t)
-	d := env.driver
-	d.pauseImage = "ferry-test/no-such-pause:0"
-	allocID := "missing-pause-" + env.nodeID
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+// brokenPauseImage is an image whose command does not exist, so that a
+// container of it is created but fails to start.
+const brokenPauseImage = "ferry-test/broken-pause:1"
 
-	_, _, err := d.CreateNetwork(ctx, allocID, nil)
-	if err == nil || !strings.Contains(err.Error(), "drivers/video/pause/build-image.sh") {
-		t.Fatalf("CreateNetwork error = %v, want one naming build-image.sh", err)
+func importBrokenPauseImage(t *testing.T, docker *client.Client) {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777}); err != nil {
+		t.Fatal(err)
 	}
-	list, err := listLabelled(ctx, env.docker, labelNetworkAllocID+"="+allocID)
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	body, err := docker.ImageImport(context.Background(), image.ImportSource{Source: &buf, SourceName: "-"}, brokenPauseImage, image.ImportOptions{
+		Changes: []string{"LABEL " + testImageLabel + "=1", `CMD ["/nonexistent"]`},
+	})
 	if err != nil {
-		t.Fatalf("list pause containers: %v", err)
+		t.Fatalf("import %s: %v", brokenPauseImage, err)
 	}
-	if len(list) != 0 {
-		t.Errorf("pause containers after the failure = %d, want 0", len(list))
+	defer body.Close()
+	if _, err := io.Copy(io.Discard, body); err != nil {
+		t.Fatalf("import %s: %v", brokenPauseImage, err)
+	}
+	t.Cleanup(func() {
+		_, err := docker.ImageRemove(context.Background(), brokenPauseImage, image.RemoveOptions{Force: true})
+		if err != nil && !client.IsErrNotFound(err) {
+			t.Errorf("remove %s: %v", brokenPauseImage, err)
+		}
+	})
+}
+
+func TestCreateNetworkFailureLeavesNothing(t *testing.T) {
+	env := newTestEnv(t)
+	importBrokenPauseImage(t, env.docker)
+	tests := []struct {
+		name  string
+		image string
+		want  string
+	}{
+		{"missing pause image", "ferry-test/no-such-pause:0", "drivers/video/pause/build-image.sh"},
+		{"pause fails to start", brokenPauseImage, "start pause container"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := env.newDriver()
+			d.pauseImage = tt.image
+			allocID := fmt.Sprintf("failed-pause-%d-%s", i, env.nodeID)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+
+			_, _, err := d.CreateNetwork(ctx, allocID, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("CreateNetwork error = %v, want it to contain %q", err, tt.want)
+			}
+			list, err := listLabelled(ctx, env.docker, labelNetworkAllocID+"="+allocID)
+			if err != nil {
+				t.Fatalf("list pause containers: %v", err)
+			}
+			if len(list) != 0 {
+				t.Errorf("pause containers after the failure = %d, want 0", len(list))
+			}
+		})
 	}
 }
