@@ -76,6 +76,17 @@ job "motion-stream" {
       unlimited      = true
     }
 
+    # The camera streams to this node, so a node cut off from the servers
+    # keeps analysing the stream, and a replacement on another node would
+    # receive nothing. Nomad marks the allocation unknown for lost_after,
+    # starts no replacement, and keeps the original when the node
+    # reconnects.
+    disconnect {
+      lost_after = "1h"
+      replace    = false
+      reconcile  = "keep_original"
+    }
+
     meta {
       camera = "north-gate"
     }
@@ -156,6 +167,12 @@ job "motion-stream" {
       delay_function = "exponential"
       max_delay      = "30m"
       unlimited      = true
+    }
+
+    disconnect {
+      lost_after = "1h"
+      replace    = false
+      reconcile  = "keep_original"
     }
 
     meta {
