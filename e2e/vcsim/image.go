@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -92,14 +94,22 @@ func writeFile(tw *tar.Writer, name string, data []byte) error {
 	return err
 }
 
+// Containers returns the ids of the containers labelled with owner.
+func Containers(ctx context.Context, owner string) ([]string, error) {
+	out, err := exec.CommandContext(ctx, "docker", "ps", "-aq", "--filter", "label="+ContainerLabel+"="+owner).Output()
+	if err != nil {
+		return nil, fmt.Errorf("list vcsim containers of %q: %w", owner, err)
+	}
+	return strings.Fields(string(out)), nil
+}
+
 // RemoveContainers removes the containers that simulators of owner left,
 // such as after a crash.
 func RemoveContainers(ctx context.Context, owner string) error {
-	out, err := exec.CommandContext(ctx, "docker", "ps", "-aq", "--filter", "label="+ContainerLabel+"="+owner).Output()
+	ids, err := Containers(ctx, owner)
 	if err != nil {
-		return fmt.Errorf("list vcsim containers of %q: %w", owner, err)
+		return err
 	}
-	ids := strings.Fields(string(out))
 	if len(ids) == 0 {
 		return nil
 	}
@@ -107,4 +117,10 @@ func RemoveContainers(ctx context.Context, owner string) error {
 		return fmt.Errorf("remove vcsim containers of %q: %w: %s", owner, err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+func randomPassword() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

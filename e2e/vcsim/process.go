@@ -146,6 +146,11 @@ func (p *Process) Restart(ctx context.Context) error {
 	return err
 }
 
+// Containers returns the ids of the containers of this simulator's VMs.
+func (p *Process) Containers(ctx context.Context) ([]string, error) {
+	return Containers(ctx, p.owner)
+}
+
 // Close ends the process, which removes its VMs' containers, and removes
 // any containers of its owner left after all.
 func (p *Process) Close() error {
@@ -163,3 +168,6 @@ func (p *Process) Close() error {
 	defer cancel()
 	return RemoveContainers(ctx, p.owner)
 }
+
+// Pid returns the process id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
