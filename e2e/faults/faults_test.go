@@ -203,3 +203,63 @@ func TestShortRun(t *testing.T) {
 		t.Errorf("stray containers = %d, want 0", report.StrayContainers)
 	}
 }
+
+func TestPartitionScenario(t *testing.T) {
+	nomad := findNomadOrSkip(t)
+	s := newTestSuite(t)
+	faults := []partitionFault{
+		{client: 0, hold: time.Second},
+		{client: 0, long: true, hold: time.Second},
+		{client: 1, long: true},
+	}
+	done, err := s.partitionRounds(context.Background(), nomad, faults)
+	if err != nil {
+		t.Fatalf("partitionRounds: %v", err)
+	}
+	if done != len(faults) {
+		t.Errorf("rounds = %d, want %d", done, len(faults))
+	}
+	checkClean(t, s.report)
+	if s.report.StrayContainers != 0 {
+		t.Errorf("stray containers = %d, want 0", s.report.StrayContainers)
+	}
+	if s.report.OverlapMaxS <= 0 {
+		t.Errorf("overlap_max_s = %v, want a measured overlap after the long cuts", s.report.OverlapMaxS)
+	}
+}
+
+// findNomadOrSkip returns the Nomad binary or skips the test without one.
+func findNomadOrSkip(t *testing.T) string {
+	t.Helper()
+	nomad, err := cluster.FindNomad()
+	if err != nil {
+		if !errors.Is(err, cluster.ErrNomadNotFound) {
+			t.Fatalf("FindNomad error = %v, want ErrNomadNotFound", err)
+		}
+		// No registry serves Nomad, so this is the one kind of test that
+		// skips, under CI=true too.
+		t.Skipf("skipped a Nomad fault scenario: %v", err)
+	}
+	return nomad
+}
+
+func TestCatalogScenario(t *testing.T) {
+	nomad := findNomadOrSkip(t)
+	s := newTestSuite(t)
+	faults := []catalogFault{
+		{consul: true, signal: syscall.SIGINT, down: time.Second},
+		{scheduler: true, down: 500 * time.Millisecond},
+		{consul: true, scheduler: true, signal: syscall.SIGKILL, down: 2 * time.Second},
+	}
+	done, err := s.catalogRounds(context.Background(), nomad, faults)
+	if err != nil {
+		t.Fatalf("catalogRounds: %v", err)
+	}
+	if done != len(faults) {
+		t.Errorf("rounds = %d, want %d", done, len(faults))
+	}
+	checkClean(t, s.report)
+	if s.report.StrayContainers != 0 {
+		t.Errorf("stray containers = %d, want 0", s.report.StrayContainers)
+	}
+}

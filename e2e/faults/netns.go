@@ -176,4 +176,3 @@ func dialInNamespace(ctx context.Context, namespace, address string) (net.Conn, 
 func setns(f *os.File) error {
 	return unix.Setns(int(f.Fd()), unix.CLONE_NEWNET)
 }
-

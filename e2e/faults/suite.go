@@ -71,12 +71,17 @@ func Run(ctx context.Context, opts Options, logger hclog.Logger) (*Report, error
 	if opts.Nomad {
 		if nomad, err := cluster.FindNomad(); err == nil {
 			report.WithNomad = true
-			scenarios = append(scenarios, scenario{"nomad", runNomadScenario(nomad)})
+			scenarios = append(scenarios,
+				scenario{"nomad", runNomadScenario(nomad)},
+				scenario{"partition", runPartitionScenario(nomad)},
+				scenario{"consul", runCatalogScenario(nomad)})
 		}
 	}
 	if len(opts.Scenarios) > 0 {
 		scenarios = slices.DeleteFunc(scenarios, func(sc scenario) bool { return !slices.Contains(opts.Scenarios, sc.name) })
-		report.WithNomad = report.WithNomad && slices.Contains(opts.Scenarios, "nomad")
+		report.WithNomad = report.WithNomad && slices.ContainsFunc(scenarios, func(sc scenario) bool {
+			return sc.name == "nomad" || sc.name == "partition" || sc.name == "consul"
+		})
 	}
 	share := int(math.Ceil(float64(opts.Rounds) / float64(len(scenarios))))
 	for _, sc := range scenarios {
