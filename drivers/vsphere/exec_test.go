@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-video/ferry/e2e/vcsim"
 	"github.com/ferry-video/ferry/plugins"
@@ -120,3 +121,22 @@ type closingBuffer struct {
 }
 
 func (b *closingBuffer) Close() error { b.closed = true; return nil }
+
+func TestDestroyContainerBackedVM(t *testing.T) {
+	sim, cfg := containerSim(t)
+	e := &simEnv{t: t}
+	d := e.newDriver(realClock{}, cfg)
+	task := taskConfig(t, "destroy", nil)
+	state := startVM(t, d, task)
+	ctx := testContext(t)
+
+	if err := d.StopTask(ctx, task.ID, time.Second, "SIGKILL"); err != nil {
+		t.Fatalf("StopTask: %v", err)
+	}
+	if err := d.DestroyTask(ctx, task.ID, true); err != nil {
+		t.Fatalf("DestroyTask: %v", err)
+	}
+	if sim.Model().Map().Get(state.ref()) != nil {
+		t.Errorf("VM %q still in vcsim after DestroyTask", state.VMID)
+	}
+}

@@ -63,20 +63,32 @@ func powerOff(ctx context.Context, vm *object.VirtualMachine) error {
 	return nil
 }
 
+// destroyAttempts bounds the power off and delete rounds of destroyVM.
+const destroyAttempts = 3
+
 // destroyVM powers vm off and deletes it with its disks. A VM that is
-// already gone counts as destroyed.
+// already gone counts as destroyed. When the delete fails because the VM is
+// powered on again, such as by an operator or a host that restarted it, it
+// powers off and deletes again, up to destroyAttempts times.
 func destroyVM(ctx context.Context, vm *object.VirtualMachine) error {
-	if err := powerOff(ctx, vm); err != nil {
-		return err
+	var err error
+	for range destroyAttempts {
+		if err = powerOff(ctx, vm); err != nil {
+			return err
+		}
+		var task *object.Task
+		task, err = vm.Destroy(ctx)
+		if err == nil {
+			err = task.Wait(ctx)
+		}
+		if err == nil || isNotFound(err) {
+			return nil
+		}
+		if !fault.Is(err, &types.InvalidPowerState{}) {
+			break
+		}
 	}
-	task, err := vm.Destroy(ctx)
-	if err == nil {
-		err = task.Wait(ctx)
-	}
-	if err != nil && !isNotFound(err) {
-		return fmt.Errorf("destroy VM %q: %w", vm.Reference().Value, err)
-	}
-	return nil
+	return fmt.Errorf("destroy VM %q: %w", vm.Reference().Value, err)
 }
 
 // waitPoweredOff blocks until the VM is powered off, returning gone when it

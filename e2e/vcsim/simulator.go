@@ -108,13 +108,17 @@ func (s *Simulator) prepare() error {
 	if s.cfg.GuestImage == "" {
 		return nil
 	}
-	run, err := json.Marshal(append([]string{"--label " + ContainerLabel + "=" + s.cfg.Owner + " " + s.cfg.GuestImage}, s.cfg.GuestCommand...))
+	// --init runs docker-init as the container's process 1, so that a
+	// guest command such as sleep ends on the SIGTERM of docker stop
+	// instead of after docker's 10s grace.
+	options := "--init --label " + ContainerLabel + "=" + s.cfg.Owner + " " + s.cfg.GuestImage
+	run, err := json.Marshal(append([]string{options}, s.cfg.GuestCommand...))
 	if err != nil {
 		return err
 	}
 	// NOTE: vcsim v0.56.0 joins the container options and arguments into
-	// one bash command line, which is how the label option rides in front
-	// of the image. Guest commands must not need shell quoting.
+	// one bash command line, which is how the options ride in front of the
+	// image. Guest commands must not need shell quoting.
 	s.model.Map().ContainerImages.Register(simulator.ContainerImageEntry{
 		VMNameGlob:  "*",
 		OCIImage:    string(run),
