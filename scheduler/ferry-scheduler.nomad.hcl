@@ -43,6 +43,9 @@ job "ferry-scheduler" {
           "-nomad-addr", "http://127.0.0.1:4646",
           "-service-name", "camera-storage",
           "-resync", "1m",
+          # A camera's groups are removed once successful catalog reads
+          # have missed it this long.
+          "-vanish-grace", "10m",
           "-metrics-addr", "127.0.0.1:9464",
         ]
       }
