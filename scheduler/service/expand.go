@@ -90,8 +90,8 @@ func Expand(job *api.Job, cat Catalog, nodes []placement.Node) (Result, error) {
 	return res, nil
 }
 
-// selection is what one expansion decided about each camera, for deciding
-// the fate of groups that get no placement.
+// selection is the record of one expansion's decisions about each camera,
+// from which buildJob decides the fate of groups that get no placement.
 type selection struct {
 	plan    placement.Plan
 	absence Absence

@@ -102,7 +102,7 @@ func (s selection) fate(camera string) (GroupChange, bool) {
 
 // pinnedGroup copies the template group for one placement. A required group
 // gets constraints that its node holds the camera and is the chosen node,
-// so that Nomad never runs it elsewhere than the plan says. The service
+// so that Nomad runs it only where the plan puts it. The service
 // moves it when that node leaves or loses the data. A preferred group gets
 // an affinity for holders instead. Both get an affinity for the chosen
 // node, and their metadata records the choice and its reason.

@@ -47,8 +47,8 @@ type GroupReport struct {
 	BytesMoved int64         `json:"bytes_moved"`
 	Local      bool          `json:"local"`
 	Allocs     []AllocReport `json:"allocations"`
-	// Problem says why no allocation of the group runs, or is empty when
-	// one does.
+	// Problem is the reason no allocation of the group runs, or empty
+	// when one does.
 	Problem string `json:"problem,omitempty"`
 }
 
