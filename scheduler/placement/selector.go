@@ -13,6 +13,11 @@ type Selector struct {
 	Tags  []string
 }
 
+// Matches reports whether the selector picks camera c.
+func (s Selector) Matches(c Camera) bool {
+	return s.matches(c)
+}
+
 func (s Selector) matches(c Camera) bool {
 	if len(s.Sites) > 0 && !slices.Contains(s.Sites, c.Site) {
 		return false

@@ -58,9 +58,10 @@
 // grace, because a restarted Consul lists no storage until the registrars
 // publish again.
 //
-// NOTE: a selector that matches no camera at all is an expansion error,
-// so the job keeps all of its groups, even those of vanished cameras,
-// until the selector matches a camera again.
+// A selector that matches no camera at all is an error in Status that
+// names the selector's sites and tags, since it is almost always a typo.
+// The job then keeps every group except those of cameras gone from the
+// catalog.
 //
 // # The loop
 //
@@ -70,6 +71,6 @@
 // context. Each Pass syncs node metadata with nodemeta, waiting until
 // Nomad's servers see the cameras it adds, then expands and registers
 // each template job. A failed pass is retried with backoff from 1s
-// doubling to 1m. A job whose expansion fails keeps all of its groups and
-// reports the error in Status.
+// doubling to 1m. A job whose expansion fails for another reason keeps all
+// of its groups and reports the error in Status.
 package service

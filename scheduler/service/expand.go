@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -59,7 +60,9 @@ type GroupChange struct {
 // Expand computes the expanded form of a template job: its template group
 // with count 0, and one copy of it per selected camera, pinned to the node
 // that placement.Place chose. Expand is pure. It returns an error, and no
-// job, when the metadata is invalid or the selector matches no camera.
+// job, when the metadata is invalid. When the selector matches no camera,
+// it returns an error wrapping ErrNoCameraSelected together with a result
+// that keeps every group except those of cameras gone from the catalog.
 func Expand(job *api.Job, cat Catalog, nodes []placement.Node) (Result, error) {
 	spec, err := ParseSpec(job)
 	if err != nil {
@@ -70,9 +73,12 @@ func Expand(job *api.Job, cat Catalog, nodes []placement.Node) (Result, error) {
 		return Result{}, fmt.Errorf("job %q: meta %s names task group %q, which the job does not have", spec.JobID, MetaTemplate, spec.Template)
 	}
 
-	in, sel, err := placementInput(job, spec, tmpl, cat, nodes)
-	if err != nil {
-		return Result{}, fmt.Errorf("job %q: meta %s = %q: %w", spec.JobID, MetaSelector, job.Meta[MetaSelector], err)
+	in, sel, selectErr := placementInput(job, spec, tmpl, cat, nodes)
+	if selectErr != nil {
+		selectErr = fmt.Errorf("job %q: meta %s = %q: %w", spec.JobID, MetaSelector, job.Meta[MetaSelector], selectErr)
+		if !errors.Is(selectErr, ErrNoCameraSelected) {
+			return Result{}, selectErr
+		}
 	}
 	plan, err := placement.Place(in, placement.Options{})
 	if err != nil {
@@ -87,8 +93,13 @@ func Expand(job *api.Job, cat Catalog, nodes []placement.Node) (Result, error) {
 	res.Hash = planHash(res.Job, spec)
 	findGroup(res.Job, spec.Template).Meta[MetaPlanHash] = res.Hash
 	res.Changed = registeredHash(job, spec) != res.Hash
-	return res, nil
+	return res, selectErr
 }
+
+// ErrNoCameraSelected is wrapped by the error of Expand when the selector
+// matches no camera in the catalog, which is almost always a mistyped site
+// or tag.
+var ErrNoCameraSelected = errors.New("selector matches no camera")
 
 // selection is the record of one expansion's decisions about each camera,
 // from which buildJob decides the fate of groups that get no placement.
@@ -102,6 +113,9 @@ type selection struct {
 	// skipped are the selected cameras left without a group because no
 	// holder has recordings in the job's time range.
 	skipped []placement.Unplaced
+	// noMatch is true when the selector matches no camera, so that no
+	// group is removed for not being selected.
+	noMatch bool
 }
 
 // placementInput turns the catalog and the template into a placement input,
@@ -115,6 +129,12 @@ func placementInput(job *api.Job, spec Spec, tmpl *api.TaskGroup, cat Catalog, n
 	cameras := set.cameras
 	if len(spec.Cameras) > 0 {
 		cameras = explicitCameras(cameras, spec.Cameras)
+	}
+	if len(spec.Cameras) == 0 && !slices.ContainsFunc(cameras, spec.Selector.Matches) {
+		sel.noMatch = true
+		in := placement.Input{Nodes: nodes, Cameras: cameras, Holdings: set.holdings}
+		return in, sel, fmt.Errorf("%w: sites %q and tags %q match none of the %d cameras in the catalog; check them against ferry-scheduler status",
+			ErrNoCameraSelected, spec.Selector.Sites, spec.Selector.Tags, len(cameras))
 	}
 	cpu, mem := groupDemand(tmpl)
 	all, err := placement.ExpandGroups(cameras, set.holdings, spec.Selector, placement.GroupTemplate{

@@ -182,7 +182,7 @@ func TestExpandErrors(t *testing.T) {
 		meta map[string]string
 		want []string
 	}{
-		{"selector matches nothing", map[string]string{MetaSelector: "site=nowhere"}, []string{`"nowhere"`, "matches none"}},
+		{"selector matches nothing", map[string]string{MetaSelector: "site=nowhere"}, []string{`"nowhere"`, "matches no camera"}},
 		{"reversed time range", map[string]string{MetaTimeRange: "2026-01-02T00:00:00Z/2026-01-01T00:00:00Z"}, []string{MetaTimeRange, "reversed"}},
 		{"time range not rfc3339", map[string]string{MetaTimeRange: "yesterday/today"}, []string{MetaTimeRange, "RFC 3339"}},
 		{"unknown locality", map[string]string{MetaLocality: "nearby"}, []string{MetaLocality, `"nearby"`}},

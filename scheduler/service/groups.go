@@ -82,6 +82,9 @@ func (s selection) fate(camera string) (GroupChange, bool) {
 	switch {
 	case change.Reason == ReasonNoRecordingsInRange:
 		return change, true
+	case s.listed[camera] && !s.selected[camera] && s.noMatch:
+		change.Reason = ReasonNotSelected
+		change.Detail = "the job's selector matches no camera, so the group stays until the selector is fixed"
 	case s.listed[camera] && !s.selected[camera]:
 		change.Reason = ReasonNotSelected
 		change.Detail = fmt.Sprintf("the job's selector no longer selects camera %q", camera)

@@ -116,7 +116,7 @@ func TestExpandTagSelectsCameraTags(t *testing.T) {
 	}
 
 	_, err := Expand(templateJob(map[string]string{MetaSelector: "tag=s1"}), cat, testNodes("n1", "n2"))
-	if err == nil || !strings.Contains(err.Error(), "matches none") || !strings.Contains(err.Error(), `"tag=s1"`) {
+	if err == nil || !strings.Contains(err.Error(), "matches no camera") || !strings.Contains(err.Error(), `"tag=s1"`) {
 		t.Errorf("tag=s1 error %v, want a selector error naming the value, because sites are not tags", err)
 	}
 }

@@ -240,9 +240,12 @@ func (s *Service) reconcileJob(ctx context.Context, job *api.Job, cat Catalog, n
 	if err != nil {
 		tally.expandErrors++
 		if previousErr != err.Error() {
-			s.log.Error("job not expanded; its groups stay as they are", "job_id", id, "error", err)
+			s.log.Error("job not expanded; its groups stay as they are, except those of cameras gone from the catalog", "job_id", id, "error", err)
 		}
-		return st, nil
+		// With no camera selected, only groups of vanished cameras go.
+		if !errors.Is(err, ErrNoCameraSelected) || len(res.Removed) == 0 {
+			return st, nil
+		}
 	}
 
 	tally.plans++

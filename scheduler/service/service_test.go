@@ -114,7 +114,7 @@ func TestPassSelectorMatchesNothing(t *testing.T) {
 	}
 
 	st := s.Status()
-	if len(st.Jobs) != 1 || !strings.Contains(st.Jobs[0].Error, "matches none") {
+	if len(st.Jobs) != 1 || !strings.Contains(st.Jobs[0].Error, "matches no camera") {
 		t.Fatalf("status jobs %+v, want one with a selector error", st.Jobs)
 	}
 	if got := len(expandedGroups(cluster.jobs["detect"])); got != 1 {

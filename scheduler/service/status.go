@@ -53,11 +53,16 @@ func (s Status) BytesMoved() int64 {
 }
 
 func jobStatus(res Result, err error, jobID string) JobStatus {
-	if err != nil {
+	if err != nil && res.Job == nil {
 		return JobStatus{Job: jobID, Error: err.Error()}
 	}
+	errText := ""
+	if err != nil {
+		errText = err.Error()
+	}
 	return JobStatus{
-		Job: jobID, Hash: res.Hash, Placements: res.Plan.Placements,
+		Error: errText,
+		Job:   jobID, Hash: res.Hash, Placements: res.Plan.Placements,
 		Unplaced: res.Plan.Unplaced, Kept: res.Kept, Removed: res.Removed, Totals: res.Plan.Totals,
 	}
 }

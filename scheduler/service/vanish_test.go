@@ -1,9 +1,11 @@
 package service
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/ferry-video/ferry/scheduler/catalog"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -146,5 +148,41 @@ func TestVanishedGroupRemovalReported(t *testing.T) {
 	}
 	if r := res.Removed[0]; r.Group != "detect-cam-a" || r.Reason != ReasonGone || r.Detail == "" {
 		t.Errorf("removed %+v, want detect-cam-a with reason %q and a detail", r, ReasonGone)
+	}
+}
+
+func TestPassNoMatchRemovesOnlyGoneGroups(t *testing.T) {
+	cluster := newFakeCluster("n1", "n2")
+	first := mustExpand(t, templateJob(nil), holdings(map[string][]string{"n1": {"cam-a"}, "n2": {"cam-b"}}), testNodes("n1", "n2"))
+	cluster.jobs["detect"] = first.Job
+	s := New(Config{}, nil, cluster, newFakeClock(), hclog.NewNullLogger())
+
+	// cam-a is gone for good and cam-b now sits at another site, so
+	// site=s1 matches no camera.
+	cat := holdings(nil)
+	cat.Holdings["n2"] = catalog.Holding{Site: "s2", Cameras: []string{"cam-b"}}
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cat.Absence = Absence{Grace: time.Minute, FirstRead: start, LastRead: start.Add(time.Hour),
+		Listed: map[string]time.Time{"cam-a": start, "cam-b": start.Add(time.Hour)}}
+	if err := s.Pass(t.Context(), cat); err != nil {
+		t.Fatalf("Pass: %v", err)
+	}
+
+	groups := expandedGroups(cluster.jobs["detect"])
+	if groups["cam-a"] != nil {
+		t.Errorf("cam-a group kept, want it removed because cam-a is gone")
+	}
+	if groups["cam-b"] == nil {
+		t.Errorf("cam-b group removed, want it kept while the selector matches nothing")
+	}
+	st := s.Status()
+	if len(st.Jobs) != 1 || !strings.Contains(st.Jobs[0].Error, "matches no camera") {
+		t.Fatalf("status jobs %+v, want one with the selector error", st.Jobs)
+	}
+	if len(st.Jobs[0].Removed) != 1 || st.Jobs[0].Removed[0].Reason != ReasonGone {
+		t.Errorf("removed %+v, want cam-a with reason %q", st.Jobs[0].Removed, ReasonGone)
+	}
+	if st.Registrations != 1 {
+		t.Errorf("registrations = %d, want 1", st.Registrations)
 	}
 }
