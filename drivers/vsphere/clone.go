@@ -218,11 +218,11 @@ func deviceChanges(ctx context.Context, pl *placement, t *TaskConfig, devices ob
 // guestInfo returns the ExtraConfig keys of a task: its environment, then
 // the task's guestinfo map, then the driver's tags, each later set winning.
 func guestInfo(cfg *plugins.TaskConfig, t *TaskConfig) map[string]string {
-	extra := make(map[string]string, len(cfg.Env)+len(t.GuestInfo)+3)
+	extra := make(map[string]string, len(cfg.Env)+len(t.guestInfo)+3)
 	for k, v := range cfg.Env {
 		extra["guestinfo."+k] = v
 	}
-	for k, v := range t.GuestInfo {
+	for k, v := range t.guestInfo {
 		extra["guestinfo."+strings.TrimPrefix(k, "guestinfo.")] = v
 	}
 	extra[keyTaskID] = cfg.ID

@@ -203,8 +203,12 @@ type TaskConfig struct {
 	CPUs int `codec:"cpus"`
 	// MemoryMB is the VM's memory in MiB. Default: the task's memory.
 	MemoryMB int `codec:"memory_mb"`
-	// GuestInfo are extra guestinfo.* keys for the guest to read.
-	GuestInfo map[string]string `codec:"guestinfo"`
+	// GuestInfo are extra guestinfo.* keys for the guest to read. Nomad's
+	// client passes a map attribute of a task config as a list of maps,
+	// as for the docker driver's labels, so validate merges the list into
+	// guestInfo.
+	GuestInfo []map[string]string `codec:"guestinfo"`
+	guestInfo map[string]string
 	// StopMode is "guest" (shut down through VMware Tools, then power off
 	// after the kill timeout) or "poweroff". Default "guest".
 	StopMode string `codec:"stop_mode"`
@@ -224,7 +228,7 @@ var taskConfigSpec = hclspec.Object(map[string]*hclspec.Spec{
 	"network":       hclspec.Attr("network", "string"),
 	"cpus":          hclspec.Attr("cpus", "number"),
 	"memory_mb":     hclspec.Attr("memory_mb", "number"),
-	"guestinfo":     hclspec.Attr("guestinfo", "map(string)"),
+	"guestinfo":     hclspec.Attr("guestinfo", "list(map(string))"),
 	"stop_mode":     hclspec.Default(hclspec.Attr("stop_mode", "string"), hclspec.Literal(`"guest"`)),
 	"linked_clone":  hclspec.Default(hclspec.Attr("linked_clone", "bool"), hclspec.Literal("false")),
 	"disk_gb":       hclspec.Attr("disk_gb", "number"),
@@ -254,9 +258,13 @@ func (t *TaskConfig) validate(p *PluginConfig, cpuMHz, memoryMB int64) error {
 		t.MemoryMB = int(memoryMB)
 	}
 
-	for key := range t.GuestInfo {
-		if key == "" || strings.ContainsAny(key, " =") {
-			return fmt.Errorf("invalid guestinfo key %q: use letters, digits, dots and underscores", key)
+	t.guestInfo = make(map[string]string)
+	for _, m := range t.GuestInfo {
+		for key, value := range m {
+			if key == "" || strings.ContainsAny(key, " =") {
+				return fmt.Errorf("invalid guestinfo key %q: use letters, digits, dots and underscores", key)
+			}
+			t.guestInfo[key] = value
 		}
 	}
 	t.Datacenter = firstNonEmpty(t.Datacenter, p.Datacenter)

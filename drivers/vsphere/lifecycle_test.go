@@ -45,7 +45,7 @@ func TestStartTaskClonesAndPowersOn(t *testing.T) {
 	d := e.newDriver(newManualClock(), nil)
 	cfg := taskConfig(t, "detect", map[string]cty.Value{
 		"template":  cty.StringVal(testTemplate),
-		"guestinfo": cty.MapVal(map[string]cty.Value{"camera": cty.StringVal("cam-7")}),
+		"guestinfo": cty.ListVal([]cty.Value{cty.MapVal(map[string]cty.Value{"camera": cty.StringVal("cam-7")})}),
 		"network":   cty.StringVal("DC0_DVPG0"),
 	})
 	state := startVM(t, d, cfg)
