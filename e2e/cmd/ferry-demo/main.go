@@ -3,6 +3,11 @@
 // the nomad CLI, and prints where each camera's task ran and how many bytes
 // of video it had to move.
 //
+// With --hybrid it also starts vcsim, a simulated vCenter, and a third
+// client dc-1 that loads the vsphere plugin, then runs report-vm.nomad.hcl:
+// a VM that turns the edge allocations' motion event counts into one city
+// report.
+//
 // It builds nothing: `make demo` builds the video plugin into bin/plugins and
 // the ferry/motion-detect image first. KEEP=1 leaves the cluster running.
 package main
@@ -21,6 +26,7 @@ import (
 
 	"github.com/ferry-video/ferry/e2e/cluster"
 	"github.com/ferry-video/ferry/e2e/footage"
+	"github.com/ferry-video/ferry/e2e/vcsim"
 )
 
 // cameras are the camera ids of jobspecs/motion-detect.nomad.hcl, in the
@@ -43,6 +49,7 @@ func main() {
 	flag.Var(&videos, "video", "recording `FILE` for one camera; give it twice, for north-gate then south-gate (default: halves of vtest.avi)")
 	output := flag.String("o", "table", "output format: table or json")
 	timeout := flag.Duration("timeout", 10*time.Minute, "maximum time for the whole run")
+	hybrid := flag.Bool("hybrid", false, "also start vcsim and a data center client dc-1 with the vsphere plugin, and make the city report in a VM")
 	flag.Parse()
 
 	if *output != "table" && *output != "json" {
@@ -58,7 +65,7 @@ func main() {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	if err := run(ctx, videos, *output, os.Getenv("KEEP") == "1"); err != nil {
+	if err := run(ctx, videos, *output, os.Getenv("KEEP") == "1", *hybrid); err != nil {
 		fatal(err)
 	}
 }
@@ -68,7 +75,7 @@ func fatal(err error) {
 	os.Exit(1)
 }
 
-func run(ctx context.Context, videos []string, output string, keep bool) (err error) {
+func run(ctx context.Context, videos []string, output string, keep, hybrid bool) (err error) {
 	nomad, err := cluster.FindNomad()
 	if err != nil {
 		return err
@@ -86,15 +93,34 @@ func run(ctx context.Context, videos []string, output string, keep bool) (err er
 	if err != nil {
 		return err
 	}
-	progress("starting a Nomad server and clients edge-1, edge-2 in %s", dir)
+	clients := []cluster.ClientSpec{
+		{Name: "edge-1", Cameras: map[string][]string{cameras[0]: {recordings[0]}}},
+		{Name: "edge-2", Cameras: map[string][]string{cameras[1]: {recordings[1]}}},
+	}
+	var dc *vcsim.Datacenter
+	if hybrid {
+		var spec cluster.ClientSpec
+		dc, spec, err = startDatacenter(ctx, root, dir)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if keep {
+				fmt.Fprintf(os.Stderr, "KEEP=1: vcsim is still running at %s (pid %d)\n", dc.URL, dc.Pid())
+				return
+			}
+			if closeErr := dc.Close(); closeErr != nil {
+				err = errors.Join(err, fmt.Errorf("stop vcsim: %w", closeErr))
+			}
+		}()
+		clients = append(clients, spec)
+	}
+	progress("starting a Nomad server and clients %s in %s", clientNames(clients), dir)
 	c, err := cluster.Start(ctx, cluster.Config{
 		Nomad:       nomad,
 		VideoPlugin: filepath.Join(root, "bin", "plugins", "video"),
 		Dir:         dir,
-		Clients: []cluster.ClientSpec{
-			{Name: "edge-1", Cameras: map[string][]string{cameras[0]: {recordings[0]}}},
-			{Name: "edge-2", Cameras: map[string][]string{cameras[1]: {recordings[1]}}},
-		},
+		Clients:     clients,
 	})
 	if err != nil {
 		return err
@@ -115,10 +141,31 @@ func run(ctx context.Context, videos []string, output string, keep bool) (err er
 	if err != nil {
 		return err
 	}
-	if err := printPlacements(os.Stdout, output, placements); err != nil {
+	if !hybrid {
+		if err := printPlacements(os.Stdout, output, placements); err != nil {
+			return err
+		}
+		return checkPlacements(placements)
+	}
+	if err := checkPlacements(placements); err != nil {
 		return err
 	}
-	return checkPlacements(placements)
+	result, reportErr := runReport(ctx, c, dc, root, placements)
+	if result != nil {
+		if err := printHybrid(os.Stdout, output, placements, result); err != nil {
+			return err
+		}
+	}
+	return reportErr
+}
+
+// clientNames joins the clients' names with commas.
+func clientNames(clients []cluster.ClientSpec) string {
+	names := make([]string, len(clients))
+	for i, c := range clients {
+		names[i] = c.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // runJob submits the jobspec with `nomad job run`, waits for every

@@ -35,3 +35,31 @@ func printPlacements(w io.Writer, format string, placements []cluster.Placement)
 	}
 	return tw.Flush()
 }
+
+// printHybrid writes the placements, the report job's VMs and the city
+// report as a table or as JSON of the form
+// {"allocations":[...],"vms":[...],"report":{...},"simulated":"..."}.
+func printHybrid(w io.Writer, format string, placements []cluster.Placement, h *hybridResult) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Allocations []cluster.Placement `json:"allocations"`
+			*hybridResult
+		}{placements, h})
+	}
+	if err := printPlacements(w, format, placements); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TASK\tVM\tPOWER STATE\tEXIT CODE")
+	for _, vm := range h.VMs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", vm.Task, vm.VM, vm.PowerState, vm.ExitCode)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\ncity report:\n%s\nnote: %s\n", h.Report, h.Simulated)
+	return nil
+}
