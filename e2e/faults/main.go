@@ -48,7 +48,7 @@ func (r *Report) Failed() bool {
 }
 
 // scenarioNames are the values -scenarios accepts.
-var scenarioNames = []string{"crash", "live-restore", "no-live-restore", "reboot", "nomad", "partition", "consul"}
+var scenarioNames = []string{"crash", "live-restore", "no-live-restore", "reboot", "vcenter", "nomad", "partition", "consul"}
 
 func main() {
 	var opts Options
@@ -56,7 +56,7 @@ func main() {
 	flag.Int64Var(&opts.Seed, "seed", 0, "seed of the random fault points; 0 picks one from the clock (replay a run with its printed seed)")
 	flag.DurationVar(&opts.Timeout, "timeout", 30*time.Minute, "time limit of the whole run; the run stops starting rounds once it is reached")
 	flag.BoolVar(&opts.Nomad, "nomad", true, "also run the Nomad scenario when a Nomad binary is found through NOMAD_BIN or PATH")
-	scenarios := flag.String("scenarios", "", "comma-separated scenarios to run, of crash, live-restore, no-live-restore, reboot, nomad, partition and consul; empty runs all")
+	scenarios := flag.String("scenarios", "", "comma-separated scenarios to run, of crash, live-restore, no-live-restore, reboot, vcenter, nomad, partition and consul; empty runs all")
 	flag.Parse()
 	if opts.Seed == 0 {
 		opts.Seed = time.Now().UnixNano()

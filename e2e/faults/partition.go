@@ -65,7 +65,8 @@ var partitionJob = func() string {
 
 // partitionFault is one cut of a client's link.
 type partitionFault struct {
-	// client is the index of the client whose link is cut.
+	// client is the index of the client whose link is cut; -1 picks the
+	// client that runs the first group.
 	client int
 	// long cuts the link until Nomad has marked the client disconnected
 	// and replaced its allocations, then holds it for hold. A short cut
@@ -130,6 +131,10 @@ func (s *suite) partitionRounds(ctx context.Context, nomad string, faults []part
 }
 
 func (s *suite) partitionRound(ctx context.Context, c *netCluster, before map[string]*groupCopy, f partitionFault) (map[string]*groupCopy, error) {
+	if first := before[partitionGroups[0]]; f.client < 0 && first != nil {
+		f.client = c.clientIndex(first.nodeID)
+	}
+	f.client = max(f.client, 0)
 	node := c.clients[f.client]
 	s.logger.Info("cutting a client's link", "node", node.name, "long", f.long, "hold", f.hold)
 	cutAt := time.Now()

@@ -67,6 +67,7 @@ func Run(ctx context.Context, opts Options, logger hclog.Logger) (*Report, error
 		{"live-restore", runDaemonScenario(true)},
 		{"no-live-restore", runDaemonScenario(false)},
 		{"reboot", runRebootScenario},
+		{"vcenter", runVCenterScenario},
 	}
 	if opts.Nomad {
 		if nomad, err := cluster.FindNomad(); err == nil {
