@@ -49,6 +49,18 @@ job "motion-detect" {
       unlimited      = false
     }
 
+    # A node cut off from the servers keeps running the analysis. Nomad
+    # marks its allocation unknown, not lost, for lost_after, and may start
+    # a replacement on another node that holds the camera meanwhile. When
+    # the node reconnects, Nomad stops its stale copy and keeps the
+    # replacement, so two copies of one camera's analysis overlap at most
+    # for the time the node was cut off.
+    disconnect {
+      lost_after = "1h"
+      replace    = true
+      reconcile  = "keep_replacement"
+    }
+
     meta {
       camera = "north-gate"
     }
@@ -97,6 +109,12 @@ job "motion-detect" {
       delay_function = "exponential"
       max_delay      = "30m"
       unlimited      = false
+    }
+
+    disconnect {
+      lost_after = "1h"
+      replace    = true
+      reconcile  = "keep_replacement"
     }
 
     meta {
