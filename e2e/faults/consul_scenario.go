@@ -144,6 +144,7 @@ func (s *suite) startCatalogStack(ctx context.Context, nomad string) (*catalogSt
 	if err != nil {
 		return st, err
 	}
+
 	recording, err := footage.Find(ctx, s.repoRoot, filepath.Join(s.repoRoot, ".cache", "footage"))
 	if err != nil {
 		return st, err
@@ -156,6 +157,7 @@ func (s *suite) startCatalogStack(ctx context.Context, nomad string) (*catalogSt
 	if err != nil {
 		return st, err
 	}
+
 	for _, agent := range st.cluster.Clients {
 		p := &process{name: "ferry-registrar " + agent.Name, binary: registrar, log: filepath.Join(dir, "registrar-"+agent.Name+".log"),
 			args: []string{"run", "-consul-addr", st.consul.httpAddr(), "-site", "faults", "-node", agent.Name, "-root", agent.CameraRoot, "-period", "1s"}}
@@ -169,6 +171,7 @@ func (s *suite) startCatalogStack(ctx context.Context, nomad string) (*catalogSt
 	if err := st.scheduler.start(); err != nil {
 		return st, err
 	}
+
 	job, err := st.cluster.API.ParseJob(ctx, catalogJob, "")
 	if err != nil {
 		return st, fmt.Errorf("parse job %q: %w", catalogJobID, err)

@@ -77,7 +77,7 @@ func namespaceTransport(namespace string) *http.Transport {
 		DialContext: func(ctx context.Context, _, address string) (net.Conn, error) {
 			return dialInNamespace(ctx, namespace, address)
 		},
-		// A cut link leaves idle connections that never answer.
+		// A cut link leaves idle connections that never respond.
 		DisableKeepAlives: true,
 	}
 }

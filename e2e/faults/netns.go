@@ -13,12 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// netSubnet is the private subnet of the bridge that joins the Nomad
-// server's network namespace to the clients' namespaces. Every address in
-// it lives only inside namespaces the suite creates.
-const netSubnet = "10.213.0.0/24"
-
-// serverAddr is the server's address on the bridge.
+// serverAddr is the server's address on the bridge, in 10.213.0.0/24. Every
+// address of that subnet lives only inside namespaces the suite creates.
 const serverAddr = "10.213.0.1"
 
 // netLab is a set of network namespaces the suite created: one for the
@@ -36,9 +32,9 @@ type netLab struct {
 // netClient is one client namespace and the bridge-side end of its link.
 type netClient struct {
 	namespace string
-	// bridgePort is the veth end in the server's namespace; setting it down
-	// cuts the client off without the client's kernel noticing more than a
-	// lost carrier.
+	// bridgePort is the veth end in the server's namespace. Setting it down
+	// cuts the client off, and the client's kernel sees only a lost carrier,
+	// so packets are dropped and connections stay open as on a WAN cut.
 	bridgePort string
 	// iface is the veth end inside the client's namespace.
 	iface string
