@@ -43,6 +43,33 @@ func TestCompareLines(t *testing.T) {
 	}
 }
 
+func TestRoundsOf(t *testing.T) {
+	tests := []struct {
+		name     string
+		total, n int
+		want     []int
+	}{
+		{"even", 16, 8, []int{2, 2, 2, 2, 2, 2, 2, 2}},
+		{"remainder first", 50, 8, []int{7, 7, 6, 6, 6, 6, 6, 6}},
+		{"fewer rounds than scenarios", 3, 8, []int{1, 1, 1, 0, 0, 0, 0, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sum := 0
+			for i, want := range tt.want {
+				got := roundsOf(tt.total, tt.n, i)
+				if got != want {
+					t.Errorf("roundsOf(%d, %d, %d) = %d, want %d", tt.total, tt.n, i, got, want)
+				}
+				sum += got
+			}
+			if sum != tt.total {
+				t.Errorf("rounds add up to %d, want %d", sum, tt.total)
+			}
+		})
+	}
+}
+
 func TestReportFailed(t *testing.T) {
 	tests := []struct {
 		name   string

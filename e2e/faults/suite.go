@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"math"
 	mrand "math/rand"
 	"os"
 	"os/exec"
@@ -84,12 +83,14 @@ func Run(ctx context.Context, opts Options, logger hclog.Logger) (*Report, error
 			return sc.name == "nomad" || sc.name == "partition" || sc.name == "consul"
 		})
 	}
-	share := int(math.Ceil(float64(opts.Rounds) / float64(len(scenarios))))
-	for _, sc := range scenarios {
+	for i, sc := range scenarios {
 		if report.Rounds >= opts.Rounds || s.expired() {
 			break
 		}
-		rounds := min(share, opts.Rounds-report.Rounds)
+		rounds := roundsOf(opts.Rounds, len(scenarios), i)
+		if rounds == 0 {
+			continue
+		}
 		logger.Info("starting scenario", "scenario", sc.name, "rounds", rounds)
 		done, err := sc.run(ctx, s, rounds)
 		report.Rounds += done
@@ -161,4 +162,15 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// roundsOf returns the rounds of scenario i when total rounds are shared
+// among n scenarios as evenly as possible, the earlier ones taking the
+// remainder.
+func roundsOf(total, n, i int) int {
+	rounds := total / n
+	if i < total%n {
+		rounds++
+	}
+	return rounds
 }
