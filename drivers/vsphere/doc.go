@@ -35,4 +35,13 @@
 // guestinfo.ferry.node_id. A guest reports an exit code by setting
 // guestinfo.ferry.exit_code before it powers off, for example with
 // `vmware-rpctool "info-set guestinfo.ferry.exit_code 3"`.
+//
+// Exec runs a command as guest_username through the guest's /bin/sh, with
+// its output redirected to files under /tmp that the driver downloads and
+// deletes, so it needs a POSIX guest. The output arrives when the command
+// ends, and standard input is not passed on.
+//
+// While vCenter is unreachable, the VMs keep running, the fingerprint is
+// unhealthy with the connection error, and each task's watcher retries
+// with backoff from 1s to 30s, logging in again, until it is re-attached.
 package vsphere

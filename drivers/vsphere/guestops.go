@@ -40,7 +40,7 @@ type guestResult struct {
 	stdout, stderr []byte
 }
 
-// guestSession is what one exec needs to drive guest operations in a VM.
+// guestSession is the client, VM, credentials and managers of one exec.
 type guestSession struct {
 	client *govmomi.Client
 	vm     *object.VirtualMachine

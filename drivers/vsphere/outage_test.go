@@ -90,7 +90,7 @@ func TestVCenterOutage(t *testing.T) {
 		t.Error("the driver kept the session of before the outage, want a new login")
 	}
 
-	// Both watchers are attached again: each sees its VM power off.
+	// Both watchers are attached again, so each task ends when its VM powers off.
 	for i, task := range tasks {
 		powerOffOutside(t, sim.URL(), states[i].VMID)
 		res, err := d.WaitTask(ctx, task.ID)

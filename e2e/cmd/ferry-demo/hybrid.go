@@ -23,7 +23,7 @@ const (
 	dcNode = "dc-1"
 )
 
-// simulatedNote says what the simulated VM did not do, for the demo's output.
+// simulatedNote is the demo's statement of what the simulated VM did not do.
 const simulatedNote = "vCenter is govmomi's simulator (vcsim) on loopback: the clone, power on and power off change only its inventory, " +
 	"and the VM's guest is a Docker container of a busybox image, not a guest OS on a hypervisor. " +
 	"vcsim stands in for VMware Tools by running guest programs with docker exec. " +
