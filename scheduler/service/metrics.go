@@ -30,6 +30,11 @@ func WriteMetrics(w io.Writer, st Status, now time.Time) {
 	for _, j := range st.Jobs {
 		fmt.Fprintf(w, "ferry_scheduler_job_unplaced_groups{job=%q} %d\n", j.Job, len(j.Unplaced))
 	}
+	fmt.Fprintln(w, "# HELP ferry_scheduler_job_kept_groups Expanded groups of a template job kept without a placement, such as while the catalog misses their camera.")
+	fmt.Fprintln(w, "# TYPE ferry_scheduler_job_kept_groups gauge")
+	for _, j := range st.Jobs {
+		fmt.Fprintf(w, "ferry_scheduler_job_kept_groups{job=%q} %d\n", j.Job, len(j.Kept))
+	}
 	fmt.Fprintln(w, "# HELP ferry_scheduler_job_error Whether the last expansion of a template job failed (1) or not (0).")
 	fmt.Fprintln(w, "# TYPE ferry_scheduler_job_error gauge")
 	for _, j := range st.Jobs {

@@ -18,7 +18,7 @@ func TestWriteMetrics(t *testing.T) {
 		Registrations: 2,
 		LastErrorAt:   time.Unix(1700000000, 0),
 		Jobs: []JobStatus{
-			{Job: "detect", Totals: placement.Totals{BytesMoved: 2048}},
+			{Job: "detect", Totals: placement.Totals{BytesMoved: 2048}, Kept: []GroupChange{{Group: "detect-cam-a", Camera: "cam-a", Reason: ReasonMissing}}},
 			{Job: "broken", Error: "selector matches none"},
 		},
 	}
@@ -34,6 +34,7 @@ func TestWriteMetrics(t *testing.T) {
 		"ferry_scheduler_last_error_timestamp_seconds 1.7e+09\n",
 		`ferry_scheduler_job_error{job="broken"} 1` + "\n",
 		`ferry_scheduler_job_error{job="detect"} 0` + "\n",
+		`ferry_scheduler_job_kept_groups{job="detect"} 1` + "\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("metrics lack %q:\n%s", want, out)
