@@ -126,6 +126,20 @@ func TestBridgeNetworkGroup(t *testing.T) {
 		t.Errorf("pause containers of the running alloc = %d, want 1", n)
 	}
 
+	// The restarted agent asks a new plugin process for the network again,
+	// which must return the running one, and later destroys it through
+	// that process.
+	keep := func(hcl string) (string, error) { return hcl, nil }
+	if err := c.RestartClient(ctx, "bridge-1", keep); err != nil {
+		t.Fatalf("restart client: %v", err)
+	}
+	if got := fetchPage(t, ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(host.Port))); !strings.Contains(got, "hello-bridge") {
+		t.Errorf("page after the client restart = %q, want hello-bridge", got)
+	}
+	if n := pauseContainers(t, host.AllocID); n != 1 {
+		t.Errorf("pause containers after the client restart = %d, want 1", n)
+	}
+
 	if err := c.API.StopJob(ctx, bridgeJobID, false); err != nil {
 		t.Fatalf("stop job: %v", err)
 	}

@@ -150,7 +150,13 @@ func networkSpec(info container.InspectResponse, hostname string) *plugins.Netwo
 }
 
 // DestroyNetwork removes the allocation's pause container. Without a spec
-// it looks the container up by name; a missing container is not an error.
+// it looks the container up by name, and a missing container is not an
+// error.
+// NOTE: Nomad 2.0.6 sends DestroyNetwork to the plugin process that
+// created the network. After that process crashes, the call fails with
+// "plugin is shut down" and the pause container stays, still labelled
+// com.ferry-video.role=pause and network_alloc_id, until it is removed by
+// hand. A client agent restart in between makes Nomad ask again.
 func (d *Driver) DestroyNetwork(ctx context.Context, allocID string, spec *plugins.NetworkIsolation) error {
 	if err := validateAllocID(allocID); err != nil {
 		return err
