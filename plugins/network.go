@@ -72,8 +72,8 @@ func (s *driverServer) DestroyNetwork(ctx context.Context, req *driverpb.Destroy
 	return &driverpb.DestroyNetworkResponse{}, nil
 }
 
-// CreateNetwork asks the driver for the allocation's group network
-// namespace, as Nomad's network hook does before the group's tasks start.
+// CreateNetwork requests the allocation's group network namespace from the
+// driver, as Nomad's network hook does before the group's tasks start.
 func (c *DriverClient) CreateNetwork(ctx context.Context, allocID string, req *NetworkCreateRequest) (*NetworkIsolation, bool, error) {
 	msg := &driverpb.CreateNetworkRequest{AllocId: allocID}
 	if req != nil {
@@ -86,7 +86,8 @@ func (c *DriverClient) CreateNetwork(ctx context.Context, allocID string, req *N
 	return netIsolationFromProto(resp.GetIsolationSpec()), resp.GetCreated(), nil
 }
 
-// DestroyNetwork asks the driver to remove the allocation's group network.
+// DestroyNetwork requests that the driver remove the allocation's group
+// network.
 func (c *DriverClient) DestroyNetwork(ctx context.Context, allocID string, spec *NetworkIsolation) error {
 	msg := &driverpb.DestroyNetworkRequest{AllocId: allocID, IsolationSpec: netIsolationToProto(spec)}
 	_, err := c.client.DestroyNetwork(ctx, msg)

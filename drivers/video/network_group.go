@@ -26,9 +26,9 @@ const (
 	labelNetworkAllocID = labelPrefix + "network_alloc_id"
 )
 
-// Spec labels read by Nomad's network hook (Nomad 1.6 to 2.0): with them it
-// fills the tasks' hosts config with the pause container's hostname and the
-// group's CNI address.
+// Spec labels that Nomad's network hook reads (checked in Nomad 2.0.6).
+// From them it fills the tasks' hosts config with the pause container's
+// hostname and the group's CNI address.
 const (
 	specLabelSandboxID = "docker_sandbox_container_id"
 	specLabelHostname  = "docker_sandbox_hostname"
@@ -180,7 +180,8 @@ func (d *Driver) DestroyNetwork(ctx context.Context, allocID string, spec *plugi
 	return nil
 }
 
-// removePause force-removes a pause container; one already gone is fine.
+// removePause force-removes a pause container. A container that is already
+// gone is not an error.
 func removePause(ctx context.Context, docker *client.Client, id string) error {
 	err := docker.ContainerRemove(ctx, id, container.RemoveOptions{Force: true})
 	if err != nil && !client.IsErrNotFound(err) {
