@@ -58,12 +58,15 @@ func (s *suite) crashRounds(ctx context.Context, faults []crashFault) (int, erro
 		}
 		done++
 	}
+	// An interrupted run still stops its tasks and removes what it
+	// started.
+	cleanup := context.WithoutCancel(ctx)
 	for _, t := range tasks {
-		if err := s.finishTask(ctx, p, s.docker, t); err != nil {
+		if err := s.finishTask(cleanup, p, s.docker, t); err != nil {
 			return done, err
 		}
 	}
-	strays, err := s.removeStrays(ctx, s.docker, strayGrace)
+	strays, err := s.removeStrays(cleanup, s.docker, strayGrace)
 	s.report.StrayContainers += strays
 	return done, err
 }

@@ -67,12 +67,15 @@ func (s *suite) daemonRounds(ctx context.Context, liveRestore bool, faults []dae
 		}
 		done++
 	}
+	// An interrupted run still stops its tasks and removes what it
+	// started.
+	cleanup := context.WithoutCancel(ctx)
 	for _, t := range tasks {
-		if err := s.finishTask(ctx, p, d.docker, t); err != nil {
+		if err := s.finishTask(cleanup, p, d.docker, t); err != nil {
 			return done, err
 		}
 	}
-	strays, err := s.removeStrays(ctx, d.docker, strayGrace)
+	strays, err := s.removeStrays(cleanup, d.docker, strayGrace)
 	s.report.StrayContainers += strays
 	return done, err
 }

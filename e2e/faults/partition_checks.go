@@ -91,10 +91,15 @@ func (s *suite) waitPartitionSettled(ctx context.Context, c *netCluster, before 
 			s.logger.Error("group runs more than one copy", "group", g, "copies", n, "allocations", summary)
 			s.report.Duplicates += n - 1
 		}
-		if len(copies[g]) > 0 {
-			out[g] = copies[g][0]
-			if b := before[g]; b != nil && slices.ContainsFunc(copies[g], func(c *groupCopy) bool { return c.allocID == b.allocID }) {
-				out[g] = b
+		if len(copies[g]) == 0 {
+			continue
+		}
+		// With an extra copy left, prefer the one that ran before, so
+		// that the checks compare it with its earlier container.
+		out[g] = copies[g][0]
+		if b := before[g]; b != nil {
+			if i := slices.IndexFunc(copies[g], func(c *groupCopy) bool { return c.allocID == b.allocID }); i >= 0 {
+				out[g] = copies[g][i]
 			}
 		}
 	}

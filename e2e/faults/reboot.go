@@ -45,7 +45,10 @@ func runRebootScenario(ctx context.Context, s *suite, rounds int) (done int, err
 		}
 		done++
 	}
-	strays, err := s.removeStrays(ctx, d.docker, strayGrace)
+	// An interrupted run still stops its tasks and removes what it
+	// started.
+	cleanup := context.WithoutCancel(ctx)
+	strays, err := s.removeStrays(cleanup, d.docker, strayGrace)
 	s.report.StrayContainers += strays
 	return done, err
 }

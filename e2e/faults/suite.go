@@ -12,6 +12,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 	"github.com/hashicorp/go-hclog"
 
@@ -143,6 +144,7 @@ func newSuite(ctx context.Context, opts Options, logger hclog.Logger, report *Re
 
 func (s *suite) close() {
 	if s.docker != nil {
+		s.removeLeftContainers()
 		s.docker.Close()
 	}
 	if s.tempDir != "" {
@@ -173,4 +175,21 @@ func roundsOf(total, n, i int) int {
 		rounds++
 	}
 	return rounds
+}
+
+// removeLeftContainers force-removes the containers of this run's node
+// that a scenario left when it stopped on an error or an interrupt.
+func (s *suite) removeLeftContainers() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	list, err := listContainers(ctx, s.docker, labelNodeID, s.nodeID)
+	if err != nil {
+		s.logger.Warn("list containers left by the run failed", "node_id", s.nodeID, "error", err)
+		return
+	}
+	for _, c := range list {
+		if err := s.docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil {
+			s.logger.Warn("remove container left by the run failed", "container_id", c.ID, "error", err)
+		}
+	}
 }
