@@ -76,11 +76,9 @@ func startDatacenterCluster(t *testing.T, ctx context.Context) (*cluster.Cluster
 	return c, dc
 }
 
-func TestVsphereJobExecAndStop(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
-	defer cancel()
-	c, dc := startDatacenterCluster(t, ctx)
-
+// runVsphereJob runs vsphereJob and returns its allocation once it runs.
+func runVsphereJob(t *testing.T, ctx context.Context, c *cluster.Cluster) string {
+	t.Helper()
 	jobspec := filepath.Join(t.TempDir(), "vsphere-exec.nomad.hcl")
 	if err := os.WriteFile(jobspec, []byte(vsphereJob), 0o644); err != nil {
 		t.Fatal(err)
@@ -102,14 +100,13 @@ func TestVsphereJobExecAndStop(t *testing.T) {
 	if _, err := c.WaitAllocRunning(ctx, allocID); err != nil {
 		t.Fatal(err)
 	}
-	vms, err := dc.VMs(ctx, "guest-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(vms) != 1 || vms[0].PowerState != "poweredOn" {
-		t.Errorf("VMs of the task in vcsim = %+v, want one powered on", vms)
-	}
+	return allocID
+}
 
+// execGreeting runs a command in the guest with nomad alloc exec and checks
+// its output.
+func execGreeting(t *testing.T, ctx context.Context, c *cluster.Cluster, allocID string) {
+	t.Helper()
 	out, err := c.Run(ctx, "alloc", "exec", "-i=false", "-t=false", "-task", "guest", allocID,
 		"sh", "-c", "echo hello from $VMX_GUESTINFO_NOMAD_TASK_NAME")
 	if err != nil {
@@ -118,11 +115,16 @@ func TestVsphereJobExecAndStop(t *testing.T) {
 	if want := "hello from guest\n"; out != want {
 		t.Errorf("nomad alloc exec output = %q, want %q", out, want)
 	}
+}
 
+// stopVsphereJob stops the job and waits until vcsim has no VM and no
+// container of it.
+func stopVsphereJob(t *testing.T, ctx context.Context, c *cluster.Cluster, dc *vcsim.Datacenter) {
+	t.Helper()
 	if _, err := c.Run(ctx, "job", "stop", "-detach", "vsphere-exec"); err != nil {
 		t.Fatal(err)
 	}
-	err = cluster.Poll(ctx, "the task's VM to be destroyed", func(ctx context.Context) (bool, error) {
+	err := cluster.Poll(ctx, "the task's VM to be destroyed", func(ctx context.Context) (bool, error) {
 		vms, err := dc.VMs(ctx, "guest-")
 		return len(vms) == 0, err
 	})
@@ -135,5 +137,64 @@ func TestVsphereJobExecAndStop(t *testing.T) {
 	}
 	if len(left) != 0 {
 		t.Errorf("containers of the VM left after nomad job stop: %s", strings.Join(left, " "))
+	}
+}
+
+func TestVsphereJobExecAndStop(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	c, dc := startDatacenterCluster(t, ctx)
+	allocID := runVsphereJob(t, ctx, c)
+
+	vms, err := dc.VMs(ctx, "guest-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vms) != 1 || vms[0].PowerState != "poweredOn" {
+		t.Errorf("VMs of the task in vcsim = %+v, want one powered on", vms)
+	}
+	execGreeting(t, ctx, c, allocID)
+	stopVsphereJob(t, ctx, c, dc)
+}
+
+// TestVsphereOutageKeepsTask takes vcsim down while the task runs. The
+// node's vsphere driver must turn unhealthy and back, the allocation must
+// keep running, and after the outage exec and stop must work, which needs
+// a new vCenter session and the task's power state watch.
+func TestVsphereOutageKeepsTask(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	c, dc := startDatacenterCluster(t, ctx)
+	allocID := runVsphereJob(t, ctx, c)
+
+	if err := dc.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := vcsim.WaitDriverHealth(ctx, c, "dc-1", "vsphere", false, "is unreachable"); err != nil {
+		t.Fatal(err)
+	}
+	alloc, err := c.API.Allocation(ctx, allocID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alloc.ClientStatus != "running" {
+		t.Errorf("allocation status during the outage = %q, want running; task events: %s", alloc.ClientStatus, alloc.EventSummary())
+	}
+
+	if err := dc.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := vcsim.WaitDriverHealthy(ctx, c, "dc-1", "vsphere"); err != nil {
+		t.Fatal(err)
+	}
+	execGreeting(t, ctx, c, allocID)
+	stopVsphereJob(t, ctx, c, dc)
+
+	alloc, err = c.API.Allocation(ctx, allocID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if summary := alloc.EventSummary(); strings.Contains(summary, "Restarting") {
+		t.Errorf("task restarted across the outage; task events: %s", summary)
 	}
 }

@@ -165,8 +165,15 @@ func (d *Datacenter) connect(ctx context.Context) (*govmomi.Client, error) {
 // WaitDriverHealthy waits until node reports the driver detected and
 // healthy.
 func WaitDriverHealthy(ctx context.Context, c *cluster.Cluster, node, driver string) error {
+	return WaitDriverHealth(ctx, c, node, driver, true, "")
+}
+
+// WaitDriverHealth waits until node reports the driver detected, with the
+// health given and a health description that contains text.
+func WaitDriverHealth(ctx context.Context, c *cluster.Cluster, node, driver string, healthy bool, text string) error {
 	var last string
-	err := cluster.Poll(ctx, fmt.Sprintf("driver %q healthy on node %q", driver, node), func(ctx context.Context) (bool, error) {
+	what := fmt.Sprintf("driver %q on node %q with healthy=%t and %q", driver, node, healthy, text)
+	err := cluster.Poll(ctx, what, func(ctx context.Context) (bool, error) {
 		nodes, err := c.API.Nodes(ctx)
 		if err != nil {
 			return false, err
@@ -175,7 +182,7 @@ func WaitDriverHealthy(ctx context.Context, c *cluster.Cluster, node, driver str
 			if n.Name == node {
 				info := n.Drivers[driver]
 				last = info.HealthDescription
-				return info.Detected && info.Healthy, nil
+				return info.Detected && info.Healthy == healthy && strings.Contains(last, text), nil
 			}
 		}
 		return false, nil
