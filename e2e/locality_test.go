@@ -365,6 +365,63 @@ func TestLocalityPlacementAndFailover(t *testing.T) {
 	t.Run("folder removal moves group", func(t *testing.T) {
 		testFolderRemoval(t, ctx, env, jobID, south)
 	})
+	t.Run("status report", func(t *testing.T) {
+		checkReport(t, ctx, env)
+	})
+}
+
+// checkReport checks the status report: once the stopped allocations are
+// gone, every group runs on the node its metadata pins it to, and none
+// reports a problem.
+func checkReport(t *testing.T, ctx context.Context, env *localityEnv) {
+	catalog := &service.ConsulCatalog{Client: env.consul.Client(t), Service: "camera-storage", KVPrefix: "ferry/storage"}
+	var problems []string
+	err := cluster.Poll(ctx, "the status report to settle", func(ctx context.Context) (bool, error) {
+		cat, _, err := catalog.Read(ctx, 0)
+		if err != nil {
+			return false, err
+		}
+		rep, err := service.BuildReport(ctx, &service.NomadCluster{Client: env.api}, cat)
+		if err != nil {
+			return false, err
+		}
+		problems = reportProblems(rep)
+		return len(problems) == 0, nil
+	})
+	if err != nil {
+		t.Errorf("%v: %s", err, strings.Join(problems, "; "))
+	}
+}
+
+// reportProblems lists what in the report differs from two groups that
+// each run once, on their pinned node, without a problem.
+func reportProblems(rep service.Report) []string {
+	var problems []string
+	if len(rep.Groups) != 2 {
+		problems = append(problems, fmt.Sprintf("report has %d groups, want 2", len(rep.Groups)))
+	}
+	for _, g := range rep.Groups {
+		if g.Problem != "" {
+			problems = append(problems, fmt.Sprintf("group %s reports a problem: %s", g.Group, g.Problem))
+		}
+		running := 0
+		for _, a := range g.Allocs {
+			if a.ClientStatus != nomadapi.AllocClientStatusRunning {
+				continue
+			}
+			running++
+			if a.Node != g.Node {
+				problems = append(problems, fmt.Sprintf("group %s runs on %s, but is pinned to %s", g.Group, a.Node, g.Node))
+			}
+		}
+		if running != 1 {
+			problems = append(problems, fmt.Sprintf("group %s has %d running allocations, want 1", g.Group, running))
+		}
+	}
+	for _, e := range rep.Errors {
+		problems = append(problems, fmt.Sprintf("job %s: %s", e.Job, e.Error))
+	}
+	return problems
 }
 
 // testFolderRemoval removes the camera folder of a running group from its
