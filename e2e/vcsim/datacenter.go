@@ -59,6 +59,7 @@ func StartDatacenter(ctx context.Context, cfg DatacenterConfig) (*Datacenter, er
 	if err != nil {
 		return nil, err
 	}
+
 	pcfg := ProcessConfig{
 		Binary: bin, Template: cfg.Template, Owner: cfg.Owner, LogPath: filepath.Join(cfg.Dir, "vcsim.log"),
 	}
@@ -68,6 +69,7 @@ func StartDatacenter(ctx context.Context, cfg DatacenterConfig) (*Datacenter, er
 		}
 		pcfg.GuestImage, pcfg.GuestCommand = GuestImage, []string{"sleep", "86400"}
 	}
+
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -172,8 +174,8 @@ func WaitDriverHealthy(ctx context.Context, c *cluster.Cluster, node, driver str
 // health given and a health description that contains text.
 func WaitDriverHealth(ctx context.Context, c *cluster.Cluster, node, driver string, healthy bool, text string) error {
 	var last string
-	what := fmt.Sprintf("driver %q on node %q with healthy=%t and %q", driver, node, healthy, text)
-	err := cluster.Poll(ctx, what, func(ctx context.Context) (bool, error) {
+	condition := fmt.Sprintf("driver %q on node %q with healthy=%t and %q", driver, node, healthy, text)
+	err := cluster.Poll(ctx, condition, func(ctx context.Context) (bool, error) {
 		nodes, err := c.API.Nodes(ctx)
 		if err != nil {
 			return false, err
