@@ -53,6 +53,10 @@ type CameraDetail struct {
 
 // overlaps reports whether the node's recordings of the camera may fall in
 // r. A camera with no recordings overlaps no range.
+//
+// NOTE: the registrar takes First and Last from file modification times,
+// so First is near the end of the oldest recording, and a range that
+// covers only the start of that recording does not count its holder.
 func (d CameraDetail) overlaps(r placement.TimeRange) bool {
 	if d.Recordings == 0 || d.First == nil || d.Last == nil {
 		return false
