@@ -5,10 +5,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 )
 
@@ -22,20 +25,40 @@ const GuestImage = "ferry-vcsim/guest:0.1"
 // find and stat), and the ones guest programs use. tar is tarWrapper.
 var guestApplets = []string{"sh", "rm", "mkdir", "mktemp", "find", "stat", "cat", "echo", "printf", "sleep", "env", "true", "false", "ls", "wc", "grep", "tr"}
 
+// contentLabel is the image label with the SHA-256 of the image's layer,
+// so that an unchanged image is not imported again.
+const contentLabel = "ferry.vcsim.content"
+
 // BuildGuestImage imports GuestImage into the local Docker daemon from
 // /bin/busybox and files, which maps a path in the image, such as
-// "bin/report", to the host file to copy there. It needs no registry.
+// "bin/report", to the host file to copy there. It needs no registry, and
+// it keeps the image when its content has not changed.
 func BuildGuestImage(ctx context.Context, files map[string]string) error {
 	layer, err := guestLayer(files)
 	if err != nil {
 		return err
 	}
+	sum := sha256.Sum256(layer.Bytes())
+	digest := hex.EncodeToString(sum[:])
+	inspect := exec.CommandContext(ctx, "docker", "image", "inspect", "--format", `{{.Id}} {{index .Config.Labels "`+contentLabel+`"}}`, GuestImage)
+	out, err := inspect.Output()
+	oldID, oldDigest, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
+	if err == nil && oldDigest == digest {
+		return nil
+	}
+
 	cmd := exec.CommandContext(ctx, "docker", "import",
 		"--change", "ENV PATH=/bin",
+		"--change", "LABEL "+contentLabel+"="+digest,
 		"-", GuestImage)
 	cmd.Stdin = layer
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("docker import %s: %w: %s", GuestImage, err, strings.TrimSpace(string(out)))
+	}
+	if oldID != "" {
+		// The replaced image would stay behind untagged. Removal fails,
+		// harmlessly, while a container still uses it.
+		_ = exec.CommandContext(ctx, "docker", "image", "rm", oldID).Run()
 	}
 	return nil
 }
@@ -74,7 +97,10 @@ func guestLayer(files map[string]string) (*bytes.Buffer, error) {
 	if err := writeFile(tw, "bin/tar", []byte(tarWrapper)); err != nil {
 		return nil, err
 	}
-	for name, src := range files {
+	// Sorted names keep the layer, and so its digest, the same for the
+	// same files.
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		src := files[name]
 		data, err := os.ReadFile(src)
 		if err != nil {
 			return nil, fmt.Errorf("guest image file %q: %w", name, err)
