@@ -13,19 +13,22 @@ ARGS        ?=
 PLUGINS  := video camera vsphere
 COMMANDS := plugins/cmd/ferry-harness scheduler/cmd/ferry-registrar scheduler/cmd/ferry-scheduler jobspecs/report
 
-.PHONY: help build consul image test e2e demo bench bench-nomad bench-placement faults install clean
+.PHONY: help build consul image test e2e demo bench bench-nomad bench-placement bench-vsphere faults install clean
 
 help:
 	@echo "make build    build the plugins into $(BIN)/plugins and the commands into $(BIN)"
 	@echo "make consul   build the Consul agent the tests start into ~/.cache/ferry (once)"
-	@echo "make image    build the ferry/motion-detect image into the local Docker daemon"
+	@echo "make image    build the ferry/motion-detect and ferry/pause images into the local Docker daemon"
 	@echo "make test     go vet and go test ./... (Nomad end-to-end tests run when a nomad binary is found)"
 	@echo "make e2e      only the Nomad end-to-end tests"
 	@echo "make demo     run the motion-detect demo on a loopback Nomad cluster (ARGS='-o json', KEEP=1)"
+	@echo "               ARGS=--hybrid adds a vCenter simulator and the city report made in a VM"
 	@echo "make bench    Go benchmarks, as go test -json output in $(BIN)/bench.json"
 	@echo "make bench-nomad      the video driver's budgets inside a real Nomad agent (about 9 minutes)"
 	@echo "make bench-placement  ferry's placement against models of Nomad's on a synthetic city"
-	@echo "make faults   plugin kills, dockerd restarts, offline reboots and client restarts, seeded"
+	@echo "make bench-vsphere    the vsphere plugin's start and destroy times on vCenter's simulator"
+	@echo "make faults   seeded plugin crashes, dockerd restarts, offline reboots, client restarts,"
+	@echo "              link cuts, Consul and vCenter outages"
 	@echo "make install  copy the plugin binaries into PLUGIN_DIR ($(PLUGIN_DIR))"
 	@echo "make clean    remove $(BIN) and the footage cache"
 
@@ -47,6 +50,7 @@ consul:
 
 image:
 	jobspecs/motion/build-image.sh
+	drivers/video/pause/build-image.sh
 
 # go test hides the end-to-end package's own skip message unless -v is
 # given, so make says it once here.
@@ -78,6 +82,9 @@ bench-nomad: build
 
 bench-placement:
 	$(GO) run ./scheduler/bench -json
+
+bench-vsphere: build
+	$(GO) run ./e2e/vcsim/cmd/vsphere-bench -plugin $(BIN)/plugins/vsphere
 
 # Seeded fault rounds; the last line is a JSON summary, and the exit status
 # is non-zero if a task, log line or container was lost, duplicated or left.
