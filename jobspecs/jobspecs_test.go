@@ -154,10 +154,13 @@ func TestJobspecGroupsRunVideoNearCamera(t *testing.T) {
 			t.Fatalf("%s: got %d job blocks, want 1", spec.path, len(jobs))
 		}
 		jobType := stringValue(jobs[0].Body, "type")
+		template := templateGroupName(jobs[0].Body)
 		for _, group := range blocksOfType(jobs[0].Body, "group") {
 			// Groups without a video task, such as a report, need not
-			// run near a camera.
-			if len(videoTasks(group.Body)) == 0 {
+			// run near a camera. A template group gets its camera
+			// constraint from ferry-scheduler when it is copied per
+			// camera, and scheduler/service tests check those copies.
+			if len(videoTasks(group.Body)) == 0 || group.Labels[0] == template {
 				continue
 			}
 			t.Run(spec.path+"/"+group.Labels[0], func(t *testing.T) {
@@ -165,6 +168,20 @@ func TestJobspecGroupsRunVideoNearCamera(t *testing.T) {
 			})
 		}
 	}
+}
+
+// templateGroupName returns the job meta "ferry.template" of a template
+// job for ferry-scheduler, or "" for any other job.
+func templateGroupName(job *hclsyntax.Body) string {
+	meta := attributeValue(job, "meta")
+	if meta == cty.NilVal || meta.IsNull() || !meta.Type().IsObjectType() || !meta.Type().HasAttribute("ferry.template") {
+		return ""
+	}
+	name := meta.GetAttr("ferry.template")
+	if !name.Type().Equals(cty.String) || name.IsNull() {
+		return ""
+	}
+	return name.AsString()
 }
 
 func checkGroup(t *testing.T, spec jobspec, jobType string, group *hclsyntax.Body) {
