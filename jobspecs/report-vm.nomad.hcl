@@ -15,7 +15,8 @@
 
 variable "events" {
   type        = string
-  description = "motion event counts per camera, camera@node=count, comma-separated"
+  default     = ""
+  description = "motion event counts per camera, camera@node=count, comma-separated; empty gives a report with no cameras"
 }
 
 variable "template" {
