@@ -1,10 +1,13 @@
-// Command faults injects faults into the video task driver many times at
-// random points: plugin crashes (also in the middle of StartTask), restarts
-// of a private dockerd with and without live restore, and, when a Nomad
-// binary is found, plugin crashes and agent restarts under Nomad. It prints
-// one JSON report as its last line and exits non-zero when a task was lost,
-// duplicated, restarted without need, a container was left behind or a log
-// line was lost or written twice.
+// Command faults injects faults into ferry many times at random points:
+// video plugin crashes (also in the middle of StartTask), restarts of a
+// private dockerd with and without live restore, offline reboots and
+// vCenter outages. When a Nomad binary is found it also crashes the plugin
+// and restarts the client agent under Nomad, cuts Nomad clients' links to
+// the server inside network namespaces it creates, and stops Consul and
+// ferry-scheduler while per-camera tasks run. It prints one JSON report as
+// its last line and exits non-zero when a task was lost, duplicated,
+// restarted without need, a container or VM was left behind or a log line
+// was lost or written twice.
 package main
 
 import (
@@ -35,7 +38,7 @@ type Report struct {
 	OfflineRebootRecovered int   `json:"offline_reboot_recovered"`
 	OfflineRebootTotal     int   `json:"offline_reboot_total"`
 	WithNomad              bool  `json:"with_nomad"`
-	// OverlapMaxS is the longest time, in seconds, that a copy on a client
+	// OverlapMaxS is the maximum time, in seconds, that a copy on a client
 	// cut off from the servers and its replacement elsewhere both ran.
 	OverlapMaxS float64 `json:"overlap_max_s"`
 }

@@ -153,6 +153,11 @@ func (s *suite) partitionRound(ctx context.Context, c *netCluster, before map[st
 	}
 	cut := time.Since(cutAt)
 	s.logger.Info("healed a client's link", "node", node.name, "cut", cut)
+	if !f.long {
+		// A heartbeat that the cut made the server miss would mark the
+		// client disconnected by this time at the latest.
+		time.Sleep(time.Until(cutAt.Add(2*minHeartbeatTTL + heartbeatGrace)))
+	}
 
 	after, err := s.waitPartitionSettled(ctx, c, before)
 	if err != nil {
