@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -136,39 +137,19 @@ func (s *suite) startCatalogStack(ctx context.Context, nomad string) (*catalogSt
 	if st.consul, err = startConsulAgent(ctx, filepath.Join(dir, "consul")); err != nil {
 		return st, err
 	}
-	registrar, err := s.buildCommand(ctx, "scheduler/cmd/ferry-registrar", dir)
-	if err != nil {
-		return st, err
-	}
-	scheduler, err := s.buildCommand(ctx, "scheduler/cmd/ferry-scheduler", dir)
-	if err != nil {
-		return st, err
-	}
-
 	recording, err := footage.Find(ctx, s.repoRoot, filepath.Join(s.repoRoot, ".cache", "footage"))
 	if err != nil {
 		return st, err
 	}
 	var specs []cluster.ClientSpec
-	for _, name := range slices.Sorted(mapKeys(catalogCameras)) {
+	for _, name := range slices.Sorted(maps.Keys(catalogCameras)) {
 		specs = append(specs, cluster.ClientSpec{Name: name, Cameras: map[string][]string{catalogCameras[name]: {recording}}})
 	}
 	st.cluster, err = cluster.Start(ctx, cluster.Config{Nomad: nomad, VideoPlugin: s.binary, Dir: filepath.Join(dir, "nomad"), Clients: specs, ConsulAddr: st.consul.httpAddr()})
 	if err != nil {
 		return st, err
 	}
-
-	for _, agent := range st.cluster.Clients {
-		p := &process{name: "ferry-registrar " + agent.Name, binary: registrar, log: filepath.Join(dir, "registrar-"+agent.Name+".log"),
-			args: []string{"run", "-consul-addr", st.consul.httpAddr(), "-site", "faults", "-node", agent.Name, "-root", agent.CameraRoot, "-period", "1s"}}
-		st.registrars = append(st.registrars, p)
-		if err := p.start(); err != nil {
-			return st, err
-		}
-	}
-	st.scheduler = &process{name: "ferry-scheduler", binary: scheduler, log: filepath.Join(dir, "scheduler.log"),
-		args: []string{"run", "-consul-addr", st.consul.httpAddr(), "-nomad-addr", st.cluster.Server.Address, "-resync", "2s", "-metrics-addr", ""}}
-	if err := st.scheduler.start(); err != nil {
+	if err := s.startCatalogCommands(ctx, st, dir); err != nil {
 		return st, err
 	}
 
@@ -182,14 +163,29 @@ func (s *suite) startCatalogStack(ctx context.Context, nomad string) (*catalogSt
 	return st, nil
 }
 
-func mapKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
+// startCatalogCommands builds and starts a registrar per client and the
+// scheduler from their shipped main packages.
+func (s *suite) startCatalogCommands(ctx context.Context, st *catalogStack, dir string) error {
+	registrar, err := s.buildCommand(ctx, "scheduler/cmd/ferry-registrar", dir)
+	if err != nil {
+		return err
+	}
+	scheduler, err := s.buildCommand(ctx, "scheduler/cmd/ferry-scheduler", dir)
+	if err != nil {
+		return err
+	}
+
+	for _, agent := range st.cluster.Clients {
+		p := &process{name: "ferry-registrar " + agent.Name, binary: registrar, log: filepath.Join(dir, "registrar-"+agent.Name+".log"),
+			args: []string{"run", "-consul-addr", st.consul.httpAddr(), "-site", "faults", "-node", agent.Name, "-root", agent.CameraRoot, "-period", "1s"}}
+		st.registrars = append(st.registrars, p)
+		if err := p.start(); err != nil {
+			return err
 		}
 	}
+	st.scheduler = &process{name: "ferry-scheduler", binary: scheduler, log: filepath.Join(dir, "scheduler.log"),
+		args: []string{"run", "-consul-addr", st.consul.httpAddr(), "-nomad-addr", st.cluster.Server.Address, "-resync", "2s", "-metrics-addr", ""}}
+	return st.scheduler.start()
 }
 
 // stop stops the scheduler, the registrars, the Nomad cluster and Consul,
