@@ -42,8 +42,10 @@ type PluginConfig struct {
 	Logs *LogsConfig `codec:"logs"`
 	// OrphanGrace is how long a container of this node that no task owns
 	// is kept before the driver removes it, as a Go duration, counted from
-	// the later of its creation and the plugin's start. "0" turns the
-	// removal off. Default "5m".
+	// the later of its creation and the plugin's start. It also covers the
+	// pause containers of bridge-mode groups: one is removed once its
+	// allocation has had no task container, running or stopped, for this
+	// long. "0" turns the removal off for both. Default "5m".
 	OrphanGrace string `codec:"orphan_grace"`
 	// Staging fetches a camera's recordings from a peer node when a task
 	// requests a camera this node does not hold. Default none.

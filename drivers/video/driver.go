@@ -41,6 +41,7 @@ type Driver struct {
 	// measures orphan_grace for containers created before.
 	startedAt time.Time
 	orphans   *orphanState
+	pauses    *pauseState
 	// lifecycleMu is held for reading while StartTask and RecoverTask create
 	// or adopt a container, and for writing while the orphan sweep removes
 	// containers, so that the sweep never removes one being adopted.
@@ -74,6 +75,7 @@ func New(logger hclog.Logger) *Driver {
 		tasks:      newTaskStore(),
 		host:       defaultHostDevices(),
 		orphans:    newOrphanState(),
+		pauses:     newPauseState(),
 		pauseImage: PauseImage,
 	}
 	d.startedAt = d.clock.Now()

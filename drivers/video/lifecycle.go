@@ -26,6 +26,10 @@ func (d *Driver) StartTask(ctx context.Context, cfg *plugins.TaskConfig) (*plugi
 	if _, ok := d.tasks.get(cfg.ID); ok {
 		return nil, nil, fmt.Errorf("task %q is already started", cfg.ID)
 	}
+	// The orphan sweep keeps the alloc's pause container while the task
+	// has no container yet.
+	d.pauses.beginStart(cfg.AllocID)
+	defer d.pauses.endStart(cfg.AllocID)
 	plugin, docker := d.state()
 	task := &TaskConfig{}
 	if err := plugins.DecodeConfig(cfg.DriverConfig, task); err != nil {
@@ -152,6 +156,7 @@ func (d *Driver) RecoverTask(ctx context.Context, handle *plugins.TaskHandle) er
 	}
 
 	d.orphans.addNode(handle.Config.NodeID)
+	d.pauses.addAlloc(handle.Config.AllocID)
 	d.lifecycleMu.RLock()
 	defer d.lifecycleMu.RUnlock()
 	_, docker := d.state()

@@ -66,6 +66,7 @@ func (d *Driver) CreateNetwork(ctx context.Context, allocID string, req *plugins
 	switch {
 	case err == nil && existing.State != nil && existing.State.Running:
 		d.logger.Debug("found the group network", "alloc_id", allocID, "container_id", existing.ID)
+		d.pauses.addAlloc(allocID)
 		return networkSpec(existing, hostname), false, nil
 	case err == nil:
 		d.logger.Info("replacing stopped pause container", "alloc_id", allocID, "container_id", existing.ID)
@@ -80,6 +81,7 @@ func (d *Driver) CreateNetwork(ctx context.Context, allocID string, req *plugins
 	if err != nil {
 		return nil, false, err
 	}
+	d.pauses.addAlloc(allocID)
 	d.logger.Info("created group network", "alloc_id", allocID, "container_id", info.ID, "path", info.NetworkSettings.SandboxKey)
 	return networkSpec(info, hostname), true, nil
 }
@@ -154,9 +156,12 @@ func networkSpec(info container.InspectResponse, hostname string) *plugins.Netwo
 // error.
 // NOTE: Nomad 2.0.6 sends DestroyNetwork to the plugin process that
 // created the network. After that process crashes, the call fails with
-// "plugin is shut down" and the pause container stays, still labelled
-// com.ferry-video.role=pause and network_alloc_id, until it is removed by
-// hand. A client agent restart in between makes Nomad ask again.
+// "plugin is shut down" and the pause container stays. The orphan sweep of
+// the restarted plugin removes it once its alloc has had no task container
+// for orphan_grace, but only if that plugin saw the alloc (in RecoverTask,
+// StartTask or on a task container of its node), because a pause container
+// carries no node id. With orphan_grace = "0" it stays until it is removed
+// by hand. A client agent restart in between makes Nomad ask again.
 func (d *Driver) DestroyNetwork(ctx context.Context, allocID string, spec *plugins.NetworkIsolation) error {
 	if err := validateAllocID(allocID); err != nil {
 		return err
@@ -176,6 +181,7 @@ func (d *Driver) DestroyNetwork(ctx context.Context, allocID string, spec *plugi
 	if err := removePause(ctx, docker, id); err != nil {
 		return fmt.Errorf("destroy group network of alloc %q: %w", allocID, err)
 	}
+	d.pauses.forgetAlloc(allocID)
 	d.logger.Info("destroyed group network", "alloc_id", allocID, "container_id", id)
 	return nil
 }

@@ -115,10 +115,12 @@ func shortID(id string) string {
 }
 
 // sweepOrphans removes the containers of this driver's node ids that no
-// tracked task owns. A container is an orphan when the previous sweep also
-// found it untracked and orphan_grace has passed since the later of its
-// creation and the driver's start, so that Nomad can call RecoverTask after
-// a plugin or agent restart first. It returns how many it removed.
+// tracked task owns, then the pause containers of its allocs that have had
+// no task container for orphan_grace (see sweepPauses). A task container is
+// an orphan when the previous sweep also found it untracked and
+// orphan_grace has passed since the later of its creation and the driver's
+// start, so that Nomad can call RecoverTask after a plugin or agent restart
+// first. It returns how many containers it removed.
 func (d *Driver) sweepOrphans(ctx context.Context) int {
 	plugin, docker := d.state()
 	if plugin.orphanGrace == 0 {
@@ -137,6 +139,7 @@ func (d *Driver) sweepOrphans(ctx context.Context) int {
 			return 0
 		}
 		for _, c := range list {
+			d.pauses.addAlloc(c.Labels[labelAllocID])
 			if d.isTracked(c.Labels[labelTaskID]) {
 				continue
 			}
@@ -150,7 +153,8 @@ func (d *Driver) sweepOrphans(ctx context.Context) int {
 	d.orphans.mu.Lock()
 	d.orphans.untracked = untracked
 	d.orphans.mu.Unlock()
-	return d.removeOrphans(ctx, docker, orphans)
+	removed := d.removeOrphans(ctx, docker, orphans)
+	return removed + d.sweepPauses(ctx, docker, now, plugin.orphanGrace)
 }
 
 // isOrphan reports whether the previous sweep found c untracked too and
