@@ -196,8 +196,14 @@ type TaskConfig struct {
 	RecordingsPath string      `codec:"recordings_path"`
 	Auth           *AuthConfig `codec:"auth"`
 	// ForcePull pulls the image even when Docker already has it.
-	ForcePull bool              `codec:"force_pull"`
-	Labels    map[string]string `codec:"labels"`
+	ForcePull bool `codec:"force_pull"`
+	// Labels are extra container labels, written `labels = { k = "v" }`
+	// or as a `labels { k = "v" }` block.
+	// Nomad 2.0.6's client passes a map attribute of a task config as a
+	// list of maps, so the spec is list(map(string)), as for Nomad's docker
+	// driver, and validate merges the list into labels.
+	Labels []map[string]string `codec:"labels"`
+	labels map[string]string
 	// Volumes are "host:container[:ro]" binds. The host path must be
 	// absolute and inside the plugin's allowed_host_paths.
 	Volumes []string `codec:"volumes"`
@@ -244,7 +250,7 @@ var taskConfigSpec = hclspec.Object(map[string]*hclspec.Spec{
 		"server_address": hclspec.Attr("server_address", "string"),
 	})),
 	"force_pull":   hclspec.Attr("force_pull", "bool"),
-	"labels":       hclspec.Attr("labels", "map(string)"),
+	"labels":       hclspec.Attr("labels", "list(map(string))"),
 	"volumes":      hclspec.Attr("volumes", "list(string)"),
 	"network_mode": hclspec.Attr("network_mode", "string"),
 	"ports":        hclspec.Attr("ports", "list(string)"),
@@ -276,14 +282,30 @@ func (c *TaskConfig) validate(plugin *PluginConfig) error {
 	if c.ShmSize < 0 {
 		return fmt.Errorf("invalid shm_size %d: use a size in bytes, or 0 for Docker's default", c.ShmSize)
 	}
-	for key := range c.Labels {
-		if strings.HasPrefix(key, labelPrefix) {
-			return fmt.Errorf("invalid label %q: the prefix %q is reserved for the driver", key, labelPrefix)
-		}
+	if err := c.mergeLabels(); err != nil {
+		return err
 	}
 	for _, camera := range c.Cameras {
 		if camera == "" || strings.ContainsAny(camera, "/\\") || camera == "." || camera == ".." {
 			return fmt.Errorf("invalid camera id %q in cameras: use the name of a camera folder", camera)
+		}
+	}
+	return nil
+}
+
+// mergeLabels merges the maps of Labels into labels and rejects keys with
+// the driver's prefix and keys set twice.
+func (c *TaskConfig) mergeLabels() error {
+	c.labels = make(map[string]string)
+	for _, m := range c.Labels {
+		for key, value := range m {
+			if strings.HasPrefix(key, labelPrefix) {
+				return fmt.Errorf("invalid label %q: the prefix %q is reserved for the driver", key, labelPrefix)
+			}
+			if _, dup := c.labels[key]; dup {
+				return fmt.Errorf("label %q is set twice in labels: keep one of them", key)
+			}
+			c.labels[key] = value
 		}
 	}
 	return nil

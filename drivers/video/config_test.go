@@ -202,3 +202,66 @@ func TestFingerprintSendsOnlyChanges(t *testing.T) {
 	default:
 	}
 }
+
+func TestTaskConfigLabels(t *testing.T) {
+	labelMap := func(kv ...string) cty.Value {
+		m := make(map[string]cty.Value)
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = cty.StringVal(kv[i+1])
+		}
+		return cty.MapVal(m)
+	}
+	tests := []struct {
+		name    string
+		labels  cty.Value
+		want    map[string]string
+		wantErr string
+	}{
+		{"none", cty.NullVal(cty.List(cty.Map(cty.String))), map[string]string{}, ""},
+		{"one map", cty.ListVal([]cty.Value{labelMap("team", "traffic", "zone", "north")}),
+			map[string]string{"team": "traffic", "zone": "north"}, ""},
+		{"two maps merged", cty.ListVal([]cty.Value{labelMap("team", "traffic"), labelMap("zone", "north")}),
+			map[string]string{"team": "traffic", "zone": "north"}, ""},
+		{"key set twice", cty.ListVal([]cty.Value{labelMap("team", "traffic"), labelMap("team", "parking")}),
+			nil, `label "team" is set twice`},
+		{"reserved prefix", cty.ListVal([]cty.Value{labelMap(labelAllocID, "x")}),
+			nil, "is reserved for the driver"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := encodeCty(t, map[string]cty.Value{"image": cty.StringVal(testImage), "labels": tt.labels})
+			task := &TaskConfig{}
+			if err := plugins.DecodeConfig(data, task); err != nil {
+				t.Fatalf("DecodeConfig: %v", err)
+			}
+			err := task.validate(&PluginConfig{})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("validate error = %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("validate: %v", err)
+			}
+			if len(task.labels) != len(tt.want) {
+				t.Errorf("labels = %v, want %v", task.labels, tt.want)
+			}
+			for key, want := range tt.want {
+				if got := task.labels[key]; got != want {
+					t.Errorf("label %q = %q, want %q", key, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestTaskConfigSpecLabelsIsListOfMaps(t *testing.T) {
+	spec := taskConfigSpec.Object.Attributes["labels"]
+	if spec == nil || spec.Attr == nil {
+		t.Fatal("task config spec has no labels attribute")
+	}
+	if attr := spec.Attr; attr.Type != "list(map(string))" {
+		t.Errorf("labels type = %q, want list(map(string)), the form Nomad's client sends", attr.Type)
+	}
+}

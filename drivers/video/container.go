@@ -104,8 +104,8 @@ func buildEnv(cfg *plugins.TaskConfig) []string {
 }
 
 func buildLabels(cfg *plugins.TaskConfig, task *TaskConfig) map[string]string {
-	labels := make(map[string]string, len(task.Labels)+4)
-	for k, v := range task.Labels {
+	labels := make(map[string]string, len(task.labels)+4)
+	for k, v := range task.labels {
 		labels[k] = v
 	}
 	labels[labelNodeID] = cfg.NodeID
