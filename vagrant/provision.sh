@@ -106,6 +106,8 @@ client {
   enabled           = true
   servers           = ["${server_ip}:4647"]
   network_interface = "${interface}"
+  # Debian's containernetworking-plugins, for groups in bridge mode.
+  cni_path          = "/usr/lib/cni"
 
   meta {
     camera = "${camera}"
@@ -128,16 +130,18 @@ NOMAD
 # built on the host.
 install_ferry() {
 	local binary
-	for binary in "${repo}/bin/plugins/video" "${repo}/bin/motion"; do
+	for binary in "${repo}/bin/plugins/video" "${repo}/bin/motion" "${repo}/bin/pause"; do
 		if [[ ! -x "${binary}" ]]; then
 			echo "provision.sh: ${binary} not found; run 'make build' and" \
-				"'CGO_ENABLED=0 go build -o bin/motion ./jobspecs/motion/cmd/motion' on the host, then 'vagrant provision'" >&2
+				"'CGO_ENABLED=0 go build -o bin/motion ./jobspecs/motion/cmd/motion' and" \
+				"'CGO_ENABLED=0 go build -o bin/pause ./drivers/video/pause' on the host, then 'vagrant provision'" >&2
 			exit 1
 		fi
 	done
 	install -d -m 0755 "${plugin_dir}"
 	install -m 0755 "${repo}/bin/plugins/video" "${plugin_dir}/video"
 	MOTION_BINARY="${repo}/bin/motion" "${repo}/jobspecs/motion/build-image.sh"
+	PAUSE_BINARY="${repo}/bin/pause" "${repo}/drivers/video/pause/build-image.sh"
 }
 
 # Creates the camera's recordings folder with a 60 s sample recording unless
@@ -175,7 +179,7 @@ main() {
 		fi
 		local camera="$4"
 		install_hashicorp
-		apt-get install -y --no-install-recommends docker.io ffmpeg
+		apt-get install -y --no-install-recommends docker.io ffmpeg containernetworking-plugins
 		systemctl enable --now docker
 		write_consul_config client "${server_ip}" "${advertise_ip}"
 		install_ferry

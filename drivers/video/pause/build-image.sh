@@ -5,6 +5,8 @@
 # only the static pause binary.
 #
 # Usage: drivers/video/pause/build-image.sh [IMAGE]   (default ferry/pause:0.1)
+# Environment: PAUSE_BINARY sets a prebuilt static pause binary to use in
+# place of building one with go, for machines without a Go toolchain.
 #
 # The image carries a label with the SHA-256 of the binary, so a second run
 # with the same source leaves the existing image alone.
@@ -15,7 +17,12 @@ script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "${script_dir}/../../.." && pwd)"
 hash_label="com.ferry-video.content-sha256"
 
-for tool in docker go sha256sum tar; do
+pause_binary="${PAUSE_BINARY:-}"
+tools=(docker sha256sum tar)
+if [[ -z "${pause_binary}" ]]; then
+	tools+=(go)
+fi
+for tool in "${tools[@]}"; do
 	if ! command -v "${tool}" >/dev/null; then
 		echo "build-image.sh: ${tool} not found in PATH; install it and retry" >&2
 		exit 1
@@ -26,8 +33,16 @@ work="$(mktemp -d)"
 trap 'rm -rf "${work}"' EXIT
 # The build is reproducible (-trimpath, no VCS stamp), so an unchanged
 # source gives the same binary and the same content hash.
-(cd "${repo_root}" && CGO_ENABLED=0 go build -trimpath -buildvcs=false \
-	-ldflags='-s -w' -o "${work}/pause" ./drivers/video/pause)
+if [[ -n "${pause_binary}" ]]; then
+	if ldd "${pause_binary}" >/dev/null 2>&1; then
+		echo "build-image.sh: PAUSE_BINARY ${pause_binary} is dynamically linked; build it with CGO_ENABLED=0" >&2
+		exit 1
+	fi
+	cp -L "${pause_binary}" "${work}/pause"
+else
+	(cd "${repo_root}" && CGO_ENABLED=0 go build -trimpath -buildvcs=false \
+		-ldflags='-s -w' -o "${work}/pause" ./drivers/video/pause)
+fi
 content_hash="$(sha256sum "${work}/pause" | cut -d' ' -f1)"
 
 existing_hash="$(docker image inspect --format "{{ index .Config.Labels \"${hash_label}\" }}" "${image}" 2>/dev/null || true)"
