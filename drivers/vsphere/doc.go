@@ -32,7 +32,14 @@
 // of the task id>. Its ExtraConfig carries the task's environment as
 // guestinfo.<NAME>, the task's guestinfo map as guestinfo.<key>, and the
 // tags guestinfo.ferry.task_id, guestinfo.ferry.alloc_id and
-// guestinfo.ferry.node_id. A guest reports an exit code by setting
+// guestinfo.ferry.node_id. The driver also sets the custom attributes
+// nomad.alloc_id, nomad.task and nomad.node_id, which the vSphere Client
+// shows on the VM's summary. When their definitions are missing, it creates
+// them for type VirtualMachine, which needs the Global.ManageCustomFields
+// privilege. Without it, the driver logs one warning and marks VMs with the
+// ExtraConfig keys only. RecoverTask and the
+// orphan scan find a VM by either marker, and the ExtraConfig keys win when
+// a VM has both. A guest reports an exit code by setting
 // guestinfo.ferry.exit_code before it powers off, for example with
 // `vmware-rpctool "info-set guestinfo.ferry.exit_code 3"`.
 //

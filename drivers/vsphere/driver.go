@@ -30,6 +30,8 @@ type Driver struct {
 	tasks  *taskStore
 	// orphans counts how often each unknown VM was seen, by VM id.
 	orphans *orphanTracker
+	// attrs sets the nomad.* custom attributes on started VMs.
+	attrs *customAttributes
 	// hooks are the vSphere calls tests replace to inject failures.
 	hooks hooks
 }
@@ -46,13 +48,15 @@ func newDriver(logger hclog.Logger, clk clock) *Driver {
 		panic(fmt.Sprintf("default plugin config is invalid: %v", err))
 	}
 	cfg.clones = make(chan struct{}, cfg.MaxConcurrentClones)
+	logger = logger.Named(PluginName)
 	d := &Driver{
-		logger:  logger.Named(PluginName),
+		logger:  logger,
 		clock:   clk,
 		conn:    &connection{cfg: cfg},
 		events:  plugins.NewEventBroker(),
 		tasks:   newTaskStore(),
 		orphans: newOrphanTracker(),
+		attrs:   &customAttributes{logger: logger},
 		hooks:   defaultHooks(),
 	}
 	return d
@@ -92,6 +96,7 @@ func (d *Driver) applyConfig(cfg *PluginConfig) {
 	// semaphore, so the limit may be exceeded while they finish.
 	cfg.clones = make(chan struct{}, cfg.MaxConcurrentClones)
 	d.conn.replace(cfg)
+	d.attrs.reset()
 	if cfg.configured() {
 		d.logger.Info("configured vCenter", "url", cfg.url.String(), "username", cfg.Username)
 	}

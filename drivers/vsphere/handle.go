@@ -169,3 +169,20 @@ func (s *taskStore) known(id string) bool {
 	_, ok := s.tasks[id]
 	return ok || s.starting[id]
 }
+
+// owns reports whether a tracked or starting task made the VM. A VM known
+// only by its custom attributes matches a tracked task by allocation id
+// and task name.
+func (s *taskStore) owns(vm taggedVM) bool {
+	if vm.taskID != "" {
+		return s.known(vm.taskID)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, h := range s.tasks {
+		if vm.belongsTo(h.cfg) {
+			return true
+		}
+	}
+	return false
+}

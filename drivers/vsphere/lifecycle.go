@@ -42,6 +42,7 @@ func (d *Driver) StartTask(ctx context.Context, cfg *plugins.TaskConfig) (*plugi
 	if err != nil {
 		return nil, nil, d.connectionFailed(client, err)
 	}
+	d.attrs.set(ctx, client.Client, vm.Reference(), cfg)
 	if err := d.hooks.powerOn(ctx, vm); err != nil {
 		d.discardClone(vm, cfg.ID)
 		return nil, nil, d.connectionFailed(client, fmt.Errorf("power on VM %q: %w", vmName(cfg), err))
@@ -116,7 +117,7 @@ func (d *Driver) connectionFailed(client *govmomi.Client, err error) error {
 }
 
 // RecoverTask re-attaches to the VM in the handle's driver state, or, when
-// that id is gone, to the VM tagged with the task id.
+// that id is gone or names another VM, to the VM marked with the task.
 func (d *Driver) RecoverTask(ctx context.Context, handle *plugins.TaskHandle) error {
 	if handle == nil || handle.Config == nil {
 		return fmt.Errorf("recover task: handle has no task config")
@@ -132,7 +133,7 @@ func (d *Driver) RecoverTask(ctx context.Context, handle *plugins.TaskHandle) er
 	if err != nil {
 		return err
 	}
-	ref, err := d.locateVM(ctx, client, handle.Config.ID, state)
+	ref, err := d.locateVM(ctx, client, handle.Config, state)
 	if err != nil {
 		return d.connectionFailed(client, err)
 	}
@@ -148,30 +149,36 @@ func (d *Driver) RecoverTask(ctx context.Context, handle *plugins.TaskHandle) er
 	return nil
 }
 
-// locateVM checks that the VM id in state still carries the task's tag and
-// otherwise looks the task's VM up by tag.
-func (d *Driver) locateVM(ctx context.Context, c *govmomi.Client, taskID string, state taskState) (types.ManagedObjectReference, error) {
+// locateVM checks that the VM id in state still carries the task's marker
+// and otherwise looks the task's VM up by its marker: the ExtraConfig task
+// id, or the nomad.alloc_id and nomad.task custom attributes.
+func (d *Driver) locateVM(ctx context.Context, c *govmomi.Client, cfg *plugins.TaskConfig, state taskState) (types.ManagedObjectReference, error) {
+	attrNames, err := attributeNames(ctx, c.Client)
+	if err != nil {
+		return types.ManagedObjectReference{}, fmt.Errorf("recover task %q: %w", cfg.ID, err)
+	}
 	var vm mo.VirtualMachine
-	err := property.DefaultCollector(c.Client).RetrieveOne(ctx, state.ref(), []string{"config.extraConfig"}, &vm)
+	err = property.DefaultCollector(c.Client).RetrieveOne(ctx, state.ref(), vmMarkerProps, &vm)
 	if err == nil {
-		if id, _ := extraValue(vm.Config, keyTaskID); id == taskID {
+		if t, ok := readMarker(vm, attrNames); ok && t.belongsTo(cfg) {
 			return state.ref(), nil
 		}
 	} else if !isNotFound(err) {
-		return types.ManagedObjectReference{}, fmt.Errorf("read VM %q of task %q: %w", state.VMID, taskID, err)
+		return types.ManagedObjectReference{}, fmt.Errorf("read VM %q of task %q: %w", state.VMID, cfg.ID, err)
 	}
 
 	tagged, err := listTaggedVMs(ctx, c.Client)
 	if err != nil {
-		return types.ManagedObjectReference{}, fmt.Errorf("list VMs to recover task %q: %w", taskID, err)
+		return types.ManagedObjectReference{}, fmt.Errorf("list VMs to recover task %q: %w", cfg.ID, err)
 	}
 	for _, t := range tagged {
-		if t.taskID == taskID {
-			d.logger.Warn("VM id in task handle is stale, found the VM by its tag", "task_id", taskID, "old_vm_id", state.VMID, "vm_id", t.ref.Value)
+		if t.belongsTo(cfg) {
+			d.logger.Warn("VM id in task handle is stale, found the VM by its marker", "task_id", cfg.ID, "old_vm_id", state.VMID, "vm_id", t.ref.Value)
 			return t.ref, nil
 		}
 	}
-	return types.ManagedObjectReference{}, fmt.Errorf("VM of task %q not found: no VM has id %q or %s %q", taskID, state.VMID, keyTaskID, taskID)
+	return types.ManagedObjectReference{}, fmt.Errorf("VM of task %q not found: no VM has id %q, %s %q or %s %q with %s %q",
+		cfg.ID, state.VMID, keyTaskID, cfg.ID, attrAllocID, cfg.AllocID, attrTask, cfg.Name)
 }
 
 // WaitTask returns the task's exit result once its VM has powered off.

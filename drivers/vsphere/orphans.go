@@ -75,7 +75,7 @@ func (d *Driver) scanOrphans(ctx context.Context) {
 	}
 	var unknown []taggedVM
 	for _, vm := range tagged {
-		if !d.tasks.known(vm.taskID) {
+		if !d.tasks.owns(vm) {
 			unknown = append(unknown, vm)
 		}
 	}

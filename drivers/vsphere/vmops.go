@@ -12,6 +12,8 @@ import (
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/ferry-video/ferry/plugins"
 )
 
 // hooks are vSphere calls that tests replace to inject failures.
@@ -156,17 +158,56 @@ func extraValue(cfg *types.VirtualMachineConfigInfo, key string) (string, bool) 
 	return "", false
 }
 
-// taggedVM is a VM that carries this driver's tags.
+// taggedVM is a VM that carries this driver's ExtraConfig keys or, when
+// those are missing, its custom attributes. A VM found by its attributes
+// has no taskID.
 type taggedVM struct {
-	ref     types.ManagedObjectReference
-	name    string
-	taskID  string
-	allocID string
-	nodeID  string
+	ref      types.ManagedObjectReference
+	name     string
+	taskID   string
+	allocID  string
+	taskName string
+	nodeID   string
 }
 
-// listTaggedVMs returns every VM with a guestinfo.ferry.task_id key.
+// belongsTo reports whether the VM was made for the task cfg: by task id
+// when it has ExtraConfig keys, otherwise by allocation id and task name.
+func (t taggedVM) belongsTo(cfg *plugins.TaskConfig) bool {
+	if t.taskID != "" {
+		return t.taskID == cfg.ID
+	}
+	return t.allocID == cfg.AllocID && t.taskName == cfg.Name
+}
+
+// vmMarkerProps are the properties readMarker needs.
+var vmMarkerProps = []string{"name", "config.extraConfig", "customValue"}
+
+// readMarker returns the task a VM is marked with, from its ExtraConfig
+// keys or, without those, from the custom attributes in attrNames (field
+// names by key). It reports false for a VM with neither.
+func readMarker(vm mo.VirtualMachine, attrNames map[int32]string) (taggedVM, bool) {
+	t := taggedVM{ref: vm.Reference(), name: vm.Name}
+	if taskID, ok := extraValue(vm.Config, keyTaskID); ok {
+		t.taskID = taskID
+		t.allocID, _ = extraValue(vm.Config, keyAllocID)
+		t.nodeID, _ = extraValue(vm.Config, keyNodeID)
+		return t, true
+	}
+	attrs := customValues(vm.CustomValue, attrNames)
+	if attrs[attrAllocID] == "" {
+		return t, false
+	}
+	t.allocID, t.taskName, t.nodeID = attrs[attrAllocID], attrs[attrTask], attrs[attrNodeID]
+	return t, true
+}
+
+// listTaggedVMs returns every VM with a guestinfo.ferry.task_id key or a
+// nomad.alloc_id custom attribute.
 func listTaggedVMs(ctx context.Context, c *vim25.Client) ([]taggedVM, error) {
+	attrNames, err := attributeNames(ctx, c)
+	if err != nil {
+		return nil, err
+	}
 	m := view.NewManager(c)
 	v, err := m.CreateContainerView(ctx, c.ServiceContent.RootFolder, []string{"VirtualMachine"}, true)
 	if err != nil {
@@ -175,18 +216,14 @@ func listTaggedVMs(ctx context.Context, c *vim25.Client) ([]taggedVM, error) {
 	defer func() { _ = v.Destroy(context.Background()) }()
 
 	var vms []mo.VirtualMachine
-	if err := v.Retrieve(ctx, []string{"VirtualMachine"}, []string{"name", "config.extraConfig"}, &vms); err != nil {
+	if err := v.Retrieve(ctx, []string{"VirtualMachine"}, vmMarkerProps, &vms); err != nil {
 		return nil, err
 	}
 	var out []taggedVM
 	for _, vm := range vms {
-		taskID, ok := extraValue(vm.Config, keyTaskID)
-		if !ok {
-			continue
+		if t, ok := readMarker(vm, attrNames); ok {
+			out = append(out, t)
 		}
-		alloc, _ := extraValue(vm.Config, keyAllocID)
-		node, _ := extraValue(vm.Config, keyNodeID)
-		out = append(out, taggedVM{ref: vm.Reference(), name: vm.Name, taskID: taskID, allocID: alloc, nodeID: node})
 	}
 	return out, nil
 }
