@@ -162,7 +162,8 @@ func buildMounts(plugin *PluginConfig, cfg *plugins.TaskConfig, task *TaskConfig
 		}
 		cam, ok := snap.Camera(id)
 		if !ok {
-			return nil, fmt.Errorf("camera %q in cameras has no recordings on this node (node has: %s): constrain the job on attribute driver.video.cameras", id, strings.Join(snap.IDs(), ", "))
+			return nil, fmt.Errorf("camera %q in cameras has no recordings on this node (it stores: %s): constrain the job with ${attr.driver.video.cameras} set_contains %q, or set staging.peers in the video plugin config",
+				id, storedCameras(snap), id)
 		}
 		// NOTE: a camera present under several storage roots is mounted
 		// from the first root only.
@@ -252,4 +253,12 @@ func checkDevices(devices []plugins.Device) error {
 		}
 	}
 	return nil
+}
+
+// storedCameras lists the node's camera ids for a message, or "none".
+func storedCameras(snap inventory.Snapshot) string {
+	if ids := snap.IDs(); len(ids) > 0 {
+		return strings.Join(ids, ", ")
+	}
+	return "none"
 }

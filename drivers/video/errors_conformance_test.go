@@ -24,7 +24,7 @@ func TestConformanceBadTaskConfig(t *testing.T) {
 		{"missing image attribute", "args = []\n", true, []string{`"image"`, "required"}},
 		{"empty image", "image = \"\"\n", false, []string{"missing image", "set image"}},
 		{"camera not on node", image + "cameras = [\"south-gate\"]\n", false,
-			[]string{`"south-gate"`, cameraID, "constrain the job on attribute driver.video.cameras"}},
+			[]string{`"south-gate"`, cameraID, "${attr.driver.video.cameras} set_contains \"south-gate\""}},
 		{"volume outside allowed paths", image + "volumes = [\"/etc:/host-etc\"]\n", false,
 			[]string{"/etc", "allowed_host_paths"}},
 		{"privileged not allowed", image + "privileged = true\n", false,
@@ -54,6 +54,7 @@ func TestConformanceBadTaskConfig(t *testing.T) {
 			if err == nil {
 				t.Fatalf("StartTask succeeded, want an error")
 			}
+			t.Logf("StartTask error: %v", err)
 			checkMessage(t, err.Error(), tt.want)
 			if left := containers(t, alloc.AllocID); len(left) != 0 {
 				t.Errorf("containers after failed StartTask = %d, want 0", len(left))

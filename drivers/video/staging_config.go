@@ -87,7 +87,7 @@ func (d *Driver) stageMissingCameras(ctx context.Context, plugin *PluginConfig, 
 			return nil, plugins.Recoverable(err)
 		}
 		d.logger.Info("staged camera", "task_id", cfg.ID, "alloc_id", cfg.AllocID, "camera", camera, "peer", result.Peer, "bytes", result.Bytes)
-		d.publishEvent(cfg, fmt.Sprintf("Staged %d bytes of camera %s from %s", result.Bytes, camera, result.Peer))
+		d.publishEvent(cfg, fmt.Sprintf("Staged camera %s: copied %d bytes of recordings from %s, because this node stores none of them", camera, result.Bytes, result.Peer))
 		staged[camera] = dest
 	}
 	return staged, nil

@@ -197,11 +197,14 @@ func TestStagingFromRegistrar(t *testing.T) {
 		t.Errorf("staged copy sha256 = %s, want %s", staged, sum)
 	}
 
-	want := "Staged " + size + " bytes of camera remote-cam from " + peer.url
+	want := "Staged camera remote-cam: copied " + size + " bytes of recordings from " + peer.url + ", because this node stores none of them"
 	for found := false; !found; {
 		select {
 		case ev := <-events:
 			found = ev.TaskID == task.cfg.ID && strings.HasPrefix(ev.Message, "Staged ")
+			if found {
+				t.Logf("task event: %s", ev.Message)
+			}
 			if found && ev.Message != want {
 				t.Errorf("event = %q, want %q", ev.Message, want)
 			}
@@ -224,6 +227,7 @@ func TestStagingFromRegistrarWrongToken(t *testing.T) {
 		d.DestroyTask(context.Background(), task.cfg.ID, true)
 		t.Fatalf("StartTask with a wrong token succeeded, want an error")
 	}
+	t.Logf("StartTask error: %v", err)
 	for _, want := range []string{`failed to stage camera "remote-cam"`, peer.url, "401 Unauthorized", "invalid bearer token", "token and CA are current"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("StartTask error = %q, want it to contain %q", err, want)

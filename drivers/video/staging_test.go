@@ -275,7 +275,7 @@ func TestStartTaskStagesCamera(t *testing.T) {
 		t.Errorf("stdout = %q, want the staged size %q", task.stdout.String(), want)
 	}
 
-	want := "Staged " + strconv.Itoa(len(recording)) + " bytes of camera remote-cam from " + peer.server.URL
+	want := "Staged camera remote-cam: copied " + strconv.Itoa(len(recording)) + " bytes of recordings from " + peer.server.URL + ", because this node stores none of them"
 	select {
 	case ev := <-events:
 		if ev.Message != want {
