@@ -67,14 +67,26 @@ func containerStdout(ctx context.Context, docker *client.Client, id string) ([]b
 // more often than written, and those that written contains more often than
 // printed. A container that restarts prints each number again.
 func compareLines(printed, written []byte) (lost, duplicated int) {
+	lost, _, duplicated = compareLinesDropping(printed, written, 1, 0)
+	return lost, duplicated
+}
+
+// compareLinesDropping counts as compareLines does, but counts a missing
+// line numbered from dropFrom to dropTo as dropped, not lost.
+func compareLinesDropping(printed, written []byte, dropFrom, dropTo int) (lost, dropped, duplicated int) {
 	want, got := numberedLines(printed), numberedLines(written)
 	for n, count := range want {
-		lost += max(count-got[n], 0)
+		missing := max(count-got[n], 0)
+		if n >= dropFrom && n <= dropTo {
+			dropped += missing
+		} else {
+			lost += missing
+		}
 	}
 	for n, count := range got {
 		duplicated += max(count-want[n], 0)
 	}
-	return lost, duplicated
+	return lost, dropped, duplicated
 }
 
 func numberedLines(data []byte) map[int]int {

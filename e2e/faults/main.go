@@ -1,13 +1,15 @@
 // Command faults injects faults into ferry many times at random points:
-// video plugin crashes (also in the middle of StartTask), restarts of a
-// private dockerd with and without live restore, offline reboots and
-// vCenter outages. When a Nomad binary is found it also crashes the plugin
-// and restarts the client agent under Nomad, cuts Nomad clients' links to
-// the server inside network namespaces it creates, and stops Consul and
-// ferry-scheduler while per-camera tasks run. It prints one JSON report as
-// its last line and exits non-zero when a task was lost, duplicated,
-// restarted without need, a container or VM was left behind or a log line
-// was lost or written twice.
+// video plugin crashes (also in the middle of StartTask or of an image pull
+// from a throttled loopback registry), restarts of a private dockerd with
+// and without live restore, offline reboots, vCenter outages and full disks
+// under a task's log files or log position. When a Nomad binary is found it
+// also crashes the plugin and restarts the client agent under Nomad, cuts
+// Nomad clients' links to the server inside network namespaces it creates,
+// and stops Consul and ferry-scheduler while per-camera tasks run. It prints
+// one JSON report as its last line and exits non-zero when a task was lost,
+// duplicated, restarted without need, a container or VM was left behind, a
+// log line was lost or written twice, a full disk went unreported or a log
+// position file was corrupt.
 package main
 
 import (
@@ -26,18 +28,28 @@ import (
 
 // Report is the result of a run, printed as one JSON line.
 type Report struct {
-	Rounds                 int   `json:"rounds"`
-	Seed                   int64 `json:"seed"`
-	TasksLost              int   `json:"tasks_lost"`
-	Duplicates             int   `json:"duplicates"`
-	RestartedWithoutNeed   int   `json:"restarted_without_need"`
-	StrayContainers        int   `json:"stray_containers"`
-	StrayVMs               int   `json:"stray_vms"`
-	LogLinesLost           int   `json:"log_lines_lost"`
-	LogLinesDuplicated     int   `json:"log_lines_duplicated"`
-	OfflineRebootRecovered int   `json:"offline_reboot_recovered"`
-	OfflineRebootTotal     int   `json:"offline_reboot_total"`
-	WithNomad              bool  `json:"with_nomad"`
+	Rounds               int   `json:"rounds"`
+	Seed                 int64 `json:"seed"`
+	TasksLost            int   `json:"tasks_lost"`
+	Duplicates           int   `json:"duplicates"`
+	RestartedWithoutNeed int   `json:"restarted_without_need"`
+	StrayContainers      int   `json:"stray_containers"`
+	StrayVMs             int   `json:"stray_vms"`
+	LogLinesLost         int   `json:"log_lines_lost"`
+	LogLinesDuplicated   int   `json:"log_lines_duplicated"`
+	// LogLinesDroppedDiskFull counts lines that a task printed while its
+	// log folder was full and that are missing from its log files. Such
+	// lines may be lost, so they do not fail a run.
+	LogLinesDroppedDiskFull int `json:"log_lines_dropped_disk_full"`
+	// DiskFullEventsMissing counts full disks that the driver did not
+	// report in a task event.
+	DiskFullEventsMissing int `json:"disk_full_events_missing"`
+	// StateFilesCorrupt counts log position files that did not parse after
+	// their disk was full.
+	StateFilesCorrupt      int  `json:"state_files_corrupt"`
+	OfflineRebootRecovered int  `json:"offline_reboot_recovered"`
+	OfflineRebootTotal     int  `json:"offline_reboot_total"`
+	WithNomad              bool `json:"with_nomad"`
 	// OverlapMaxS is the maximum time, in seconds, that a copy on a client
 	// cut off from the servers and its replacement elsewhere both ran.
 	OverlapMaxS float64 `json:"overlap_max_s"`
@@ -46,12 +58,12 @@ type Report struct {
 // Failed reports whether anything was lost, duplicated or left behind.
 func (r *Report) Failed() bool {
 	return r.TasksLost+r.Duplicates+r.RestartedWithoutNeed+r.StrayContainers+r.StrayVMs+
-		r.LogLinesLost+r.LogLinesDuplicated > 0 ||
+		r.LogLinesLost+r.LogLinesDuplicated+r.DiskFullEventsMissing+r.StateFilesCorrupt > 0 ||
 		r.OfflineRebootRecovered != r.OfflineRebootTotal
 }
 
 // scenarioNames are the values -scenarios accepts.
-var scenarioNames = []string{"crash", "live-restore", "no-live-restore", "reboot", "vcenter", "nomad", "partition", "consul"}
+var scenarioNames = []string{"crash", "live-restore", "no-live-restore", "reboot", "vcenter", "pull", "diskfull", "nomad", "partition", "consul"}
 
 func main() {
 	var opts Options
@@ -59,7 +71,7 @@ func main() {
 	flag.Int64Var(&opts.Seed, "seed", 0, "seed of the random fault points; 0 picks one from the clock (replay a run with its printed seed)")
 	flag.DurationVar(&opts.Timeout, "timeout", 30*time.Minute, "time limit of the whole run; the run stops starting rounds once it is reached")
 	flag.BoolVar(&opts.Nomad, "nomad", true, "also run the Nomad scenario when a Nomad binary is found through NOMAD_BIN or PATH")
-	scenarios := flag.String("scenarios", "", "comma-separated scenarios to run, of crash, live-restore, no-live-restore, reboot, vcenter, nomad, partition and consul; empty runs all")
+	scenarios := flag.String("scenarios", "", "comma-separated scenarios to run, of crash, live-restore, no-live-restore, reboot, vcenter, pull, diskfull, nomad, partition and consul; empty runs all")
 	flag.Parse()
 	if opts.Seed == 0 {
 		opts.Seed = time.Now().UnixNano()

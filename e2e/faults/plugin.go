@@ -30,6 +30,10 @@ type plugin struct {
 	caps      plugins.Capabilities
 	agentHCL  []byte
 	taskExtra string
+	// image and script replace testImage and counterScript in new tasks
+	// when set.
+	image  string
+	script string
 	// stopFingerprint ends the fingerprint stream of the current launch.
 	stopFingerprint context.CancelFunc
 }
@@ -143,6 +147,13 @@ type task struct {
 	// startedAt is the container's start time when the task started, to
 	// detect restarts.
 	startedAt string
+	// logsBefore is what the log files held before this task started, from
+	// an earlier attempt under the same alloc and task name.
+	logsBefore []byte
+	// dropFrom and dropTo are the numbers of the first and last line that
+	// the task printed while its log folder was full. The log check counts
+	// these lines as dropped, not lost, when they are missing.
+	dropFrom, dropTo int
 }
 
 // newTaskConfig encodes the counter task's config and returns it with a
@@ -152,7 +163,14 @@ func (s *suite) newTaskConfig(ctx context.Context, p *plugin, name string) (*har
 	if err != nil {
 		return nil, nil, err
 	}
-	src := fmt.Sprintf("image = %q\ncommand = \"/bin/sh\"\nargs = [\"-c\", %q]\n%s", testImage, counterScript, p.taskExtra)
+	image, script := testImage, counterScript
+	if p.image != "" {
+		image = p.image
+	}
+	if p.script != "" {
+		script = p.script
+	}
+	src := fmt.Sprintf("image = %q\ncommand = \"/bin/sh\"\nargs = [\"-c\", %q]\n%s", image, script, p.taskExtra)
 	ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
 	defer cancel()
 	data, err := p.EncodeTaskConfig(ctx, []byte(src), "task.hcl")

@@ -68,6 +68,8 @@ func Run(ctx context.Context, opts Options, logger hclog.Logger) (*Report, error
 		{"no-live-restore", runDaemonScenario(false)},
 		{"reboot", runRebootScenario},
 		{"vcenter", runVCenterScenario},
+		{"pull", runPullScenario},
+		{"diskfull", runDiskFullScenario},
 	}
 	if opts.Nomad {
 		if nomad, err := cluster.FindNomad(); err == nil {
