@@ -162,7 +162,11 @@ func (s *suite) fillAndFree(ctx context.Context, t *task, dir string, fault disk
 	if fault.logs {
 		want = "failed to write task logs: no space left on device"
 	}
-	if !waitEvent(events, want, diskFullEventTimeout) {
+	// The driver writes its log position to a new file and renames it over
+	// the old one, which frees the old file's page. Filling again until
+	// the event arrives takes that page too.
+	refill := func() error { return fillDisk(filler) }
+	if !waitEvent(events, want, diskFullEventTimeout, refill) {
 		s.logger.Error("no task event for a full disk", "task_id", t.cfg.ID, "want", want)
 		s.report.DiskFullEventsMissing++
 	}
@@ -172,7 +176,7 @@ func (s *suite) fillAndFree(ctx context.Context, t *task, dir string, fault disk
 	}
 
 	if !fault.logs {
-		if !waitEvent(events, "saved log position again", diskFullEventTimeout) {
+		if !waitEvent(events, "saved log position again", diskFullEventTimeout, nil) {
 			s.logger.Error("no task event for the log position saved again", "task_id", t.cfg.ID)
 			s.report.DiskFullEventsMissing++
 		}
@@ -213,14 +217,20 @@ func openEvents(ctx context.Context, p *plugin, taskID string) (<-chan string, f
 }
 
 // waitEvent reports whether an event starting with prefix arrives within
-// timeout.
-func waitEvent(events <-chan string, prefix string, timeout time.Duration) bool {
+// timeout, calling poll, unless nil, every 100 ms while it waits.
+func waitEvent(events <-chan string, prefix string, timeout time.Duration, poll func() error) bool {
 	deadline := time.After(timeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		select {
 		case msg := <-events:
 			if strings.HasPrefix(msg, prefix) {
 				return true
+			}
+		case <-tick.C:
+			if poll != nil {
+				poll()
 			}
 		case <-deadline:
 			return false
@@ -236,9 +246,9 @@ func mountTmpfs(dir string) error {
 	return nil
 }
 
-// fillDisk writes path until its file system is full.
+// fillDisk appends to path until its file system is full.
 func fillDisk(path string) error {
-	f, err := os.Create(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
