@@ -33,7 +33,7 @@ var noisyCounterScript = "trap 'exit 0' TERM; i=0; while true; do i=$((i+1)); ec
 
 // diskFullFault is which folder fills up and when.
 type diskFullFault struct {
-	// logs puts alloc/logs on the tmpfs; otherwise the task dir, where the
+	// logs puts alloc/logs on the tmpfs. Otherwise the task dir, where the
 	// driver keeps its log position, is on it.
 	logs bool
 	// delay is the time from the task's start to the fill.

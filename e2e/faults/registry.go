@@ -41,7 +41,7 @@ type pullRegistry struct {
 	cmd      *exec.Cmd
 	proxy    net.Listener
 	upstream string
-	// rate is the proxy's rate in bytes per second; 0 sends at full speed.
+	// rate is the proxy's rate in bytes per second, or 0 for full speed.
 	rate atomic.Int64
 	// image is the pushed image, named by the proxy's address so that
 	// every pull goes through the proxy.
