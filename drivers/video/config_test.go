@@ -139,11 +139,11 @@ func TestFingerprintDeadSocket(t *testing.T) {
 	if fp.Health != plugins.HealthUnhealthy {
 		t.Errorf("health = %v, want unhealthy", fp.Health)
 	}
-	if fp.Err == "" {
-		t.Error("fingerprint has no error text")
+	if fp.Err != "" {
+		t.Errorf("fingerprint error = %q, want none, because Nomad then hides the description", fp.Err)
 	}
-	if fp.Description != dockerUnreachable {
-		t.Errorf("description = %q, want %q", fp.Description, dockerUnreachable)
+	if !strings.HasPrefix(fp.Description, dockerUnreachable+": ") {
+		t.Errorf("description = %q, want %q and the reason", fp.Description, dockerUnreachable+": ")
 	}
 }
 

@@ -3,6 +3,7 @@ package video
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/client"
@@ -58,10 +59,10 @@ type dockerWatch struct {
 // observe records one fingerprint and returns the channel that wakes the
 // next attempt while dockerd is unreachable, or nil when it was reachable.
 func (w *dockerWatch) observe(fp *plugins.Fingerprint, endpoint string) <-chan time.Time {
-	down := fp.Description == dockerUnreachable
+	down := strings.HasPrefix(fp.Description, dockerUnreachable)
 	switch {
 	case down && !w.unreachable:
-		w.d.logger.Warn("docker is unreachable, retrying with backoff", "endpoint", endpoint, "error", fp.Err)
+		w.d.logger.Warn("docker is unreachable, retrying with backoff", "endpoint", endpoint, "error", fp.Description)
 	case !down && w.unreachable:
 		w.d.logger.Info("reconnected to Docker", "endpoint", endpoint)
 		w.backoff.reset()

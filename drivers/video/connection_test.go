@@ -147,8 +147,8 @@ func TestDockerReconnectBackoff(t *testing.T) {
 	if first.Health != plugins.HealthUnhealthy {
 		t.Errorf("health = %v, want unhealthy", first.Health)
 	}
-	if !strings.Contains(first.Err, path) {
-		t.Errorf("fingerprint error %q does not name the socket %s", first.Err, path)
+	if !strings.Contains(first.Description, path) {
+		t.Errorf("health description %q does not name the socket %s", first.Description, path)
 	}
 
 	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second} {
@@ -164,7 +164,7 @@ func TestDockerReconnectBackoff(t *testing.T) {
 	clk.fire <- time.Now()
 	healthy := <-stream
 	if healthy.Health != plugins.HealthHealthy {
-		t.Errorf("health after the socket appeared = %v (%s), want healthy", healthy.Health, healthy.Err)
+		t.Errorf("health after the socket appeared = %v (%s), want healthy", healthy.Health, healthy.Description)
 	}
 	clk.ticks <- time.Now()
 	clk.ticks <- time.Now()

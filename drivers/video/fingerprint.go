@@ -77,11 +77,13 @@ func (d *Driver) fingerprint(ctx context.Context) *plugins.Fingerprint {
 	defer cancel()
 	version, err := docker.ServerVersion(pingCtx)
 	if err != nil {
+		// The reason goes in the description and not in Err, because
+		// Nomad shows "failed to fingerprint driver" for any Err and
+		// drops the description.
 		return &plugins.Fingerprint{
 			Health:      plugins.HealthUnhealthy,
-			Description: dockerUnreachable,
+			Description: fmt.Sprintf("%s: %v", dockerUnreachable, err),
 			Attributes:  map[string]plugins.Attribute{},
-			Err:         fmt.Sprintf("docker version request failed: %v", err),
 		}
 	}
 
