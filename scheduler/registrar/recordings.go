@@ -237,7 +237,11 @@ func writeError(w http.ResponseWriter, status int, message string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(errorBody{Error: message})
+	// Messages quote headers such as "Bearer <token>", which readers see
+	// as text, so they are not HTML-escaped.
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(errorBody{Error: message})
 }
 
 // ServeRecordings serves handler over HTTPS on listener with the key pair in

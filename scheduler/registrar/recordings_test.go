@@ -269,6 +269,9 @@ func TestRecordingsRejectWrongToken(t *testing.T) {
 			if bytes.Contains(body, fixture.footage[:64]) {
 				t.Error("401 body contains recording bytes")
 			}
+			if !bytes.Contains(body, []byte("Authorization: Bearer <token>")) {
+				t.Errorf("401 body %q does not say which header to send", body)
+			}
 		})
 	}
 }
