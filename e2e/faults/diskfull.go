@@ -270,11 +270,7 @@ func (s *suite) lastWrittenLine(t *task) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	last := 0
-	for n := range numberedLines(written) {
-		last = max(last, n)
-	}
-	return last, nil
+	return maxLine(written), nil
 }
 
 // waitLogLine waits until the log files hold a line that the container
@@ -309,11 +305,7 @@ func (s *suite) lastPrintedLine(ctx context.Context, t *task) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	last := 0
-	for n := range numberedLines(printed) {
-		last = max(last, n)
-	}
-	return last, nil
+	return maxLine(printed), nil
 }
 
 // checkPositionFile counts the task's log position file as corrupt unless

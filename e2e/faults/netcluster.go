@@ -48,6 +48,9 @@ type netCluster struct {
 	plugin string
 	// cgroupPrefix starts the cgroup_parent of every client.
 	cgroupPrefix string
+	// logsChecked maps an alloc ID to the last line number whose log
+	// copies were compared.
+	logsChecked map[string]int
 }
 
 // startNetCluster creates the namespaces and starts one server and the

@@ -164,5 +164,5 @@ func (s *suite) partitionRound(ctx context.Context, c *netCluster, before map[st
 		return nil, err
 	}
 	s.checkPartitionRound(ctx, c, before, after, f, cut)
-	return after, nil
+	return after, s.checkPartitionLogs(ctx, c, after)
 }

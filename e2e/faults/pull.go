@@ -137,7 +137,10 @@ func (s *suite) startAgain(ctx context.Context, p *plugin, alloc *harness.AllocD
 	t := &task{alloc: alloc, cfg: &retry, logsBefore: before}
 	rctx, cancel := context.WithTimeout(ctx, rpcTimeout)
 	defer cancel()
-	if t.handle, _, err = p.Driver.StartTask(rctx, &retry); err != nil {
+	begin := time.Now()
+	t.handle, _, err = p.Driver.StartTask(rctx, &retry)
+	s.logger.Debug("task started again", "task_id", retry.ID, "duration", time.Since(begin), "error", err)
+	if err != nil {
 		s.logger.Error("task not started again after a kill during its pull", "task_id", retry.ID, "error", err)
 		s.report.TasksLost++
 		s.forget(ctx, p, s.docker, t)
