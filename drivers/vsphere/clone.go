@@ -39,7 +39,8 @@ func vmName(cfg *plugins.TaskConfig) string {
 	return name
 }
 
-// placement is the template and the inventory objects a clone goes to.
+// placement is the template and the inventory objects a clone goes to. A
+// task with a library item has no template.
 type placement struct {
 	template  *object.VirtualMachine
 	folder    *object.Folder
@@ -59,9 +60,11 @@ func resolvePlacement(ctx context.Context, c *govmomi.Client, p *PluginConfig, t
 	finder.SetDatacenter(dc)
 	pl := &placement{dcName: dc.Name()}
 
-	pl.template, err = finder.VirtualMachine(ctx, t.Template)
-	if err != nil {
-		return nil, notFound(err, "template %q not found in datacenter %q: check the task's template field", t.Template, pl.dcName)
+	if t.Template != "" {
+		pl.template, err = finder.VirtualMachine(ctx, t.Template)
+		if err != nil {
+			return nil, notFound(err, "template %q not found in datacenter %q: check the task's template field", t.Template, pl.dcName)
+		}
 	}
 	if pl.folder, err = findFolder(ctx, finder, dc, t.Folder); err != nil {
 		return nil, err
@@ -189,7 +192,7 @@ func deviceChanges(ctx context.Context, pl *placement, t *TaskConfig, devices ob
 	if pl.network != nil {
 		nics := devices.SelectByType((*types.VirtualEthernetCard)(nil))
 		if len(nics) == 0 {
-			return nil, fmt.Errorf("template %q has no network card to attach to network %q: remove network or add a card to the template", t.Template, t.Network)
+			return nil, fmt.Errorf("%s has no network card to attach to network %q: remove network or add a card to the VM", t.source(), t.Network)
 		}
 		backing, err := pl.network.EthernetCardBackingInfo(ctx)
 		if err != nil {
@@ -202,12 +205,12 @@ func deviceChanges(ctx context.Context, pl *placement, t *TaskConfig, devices ob
 	if t.DiskGB > 0 {
 		disks := devices.SelectByType((*types.VirtualDisk)(nil))
 		if len(disks) == 0 {
-			return nil, fmt.Errorf("template %q has no disk to grow to disk_gb %d: remove disk_gb", t.Template, t.DiskGB)
+			return nil, fmt.Errorf("%s has no disk to grow to disk_gb %d: remove disk_gb", t.source(), t.DiskGB)
 		}
 		disk := disks[0].(*types.VirtualDisk)
 		want := int64(t.DiskGB) * 1024 * 1024
 		if want < disk.CapacityInKB {
-			return nil, fmt.Errorf("invalid disk_gb %d: the template's disk is %d GiB and disks cannot shrink", t.DiskGB, disk.CapacityInKB/1024/1024)
+			return nil, fmt.Errorf("invalid disk_gb %d: the disk of %s is %d GiB and disks cannot shrink", t.DiskGB, t.source(), disk.CapacityInKB/1024/1024)
 		}
 		disk.CapacityInKB, disk.CapacityInBytes = want, want*1024
 		changes = append(changes, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: disk})

@@ -190,7 +190,15 @@ func redactURL(raw string) string {
 // TaskConfig is a task's `config { ... }` block.
 type TaskConfig struct {
 	// Template is the name or inventory path of the VM template to clone.
+	// Set either Template or LibraryItem.
 	Template string `codec:"template"`
+	// LibraryItem is an OVF item of a vCenter content library to deploy,
+	// written "LIBRARY/ITEM" with the library's name and the item's name,
+	// like govc's "/LIBRARY/ITEM" (a leading slash is accepted). Set either
+	// Template or LibraryItem.
+	LibraryItem string `codec:"library_item"`
+	library     string
+	item        string
 	// Datacenter, Folder, ResourcePool, Datastore and Network override the
 	// plugin config for this task.
 	Datacenter   string `codec:"datacenter"`
@@ -212,7 +220,8 @@ type TaskConfig struct {
 	// StopMode is "guest" (shut down through VMware Tools, then power off
 	// after the kill timeout) or "poweroff". Default "guest".
 	StopMode string `codec:"stop_mode"`
-	// LinkedClone clones from the template's current snapshot.
+	// LinkedClone clones from the template's current snapshot. It does not
+	// apply to library_item.
 	LinkedClone bool `codec:"linked_clone"`
 	// DiskGB grows the first disk to this size in GiB. Default 0 keeps the
 	// template's size.
@@ -220,7 +229,8 @@ type TaskConfig struct {
 }
 
 var taskConfigSpec = hclspec.Object(map[string]*hclspec.Spec{
-	"template":      hclspec.RequiredAttr("template", "string"),
+	"template":      hclspec.Attr("template", "string"),
+	"library_item":  hclspec.Attr("library_item", "string"),
 	"datacenter":    hclspec.Attr("datacenter", "string"),
 	"folder":        hclspec.Attr("folder", "string"),
 	"resource_pool": hclspec.Attr("resource_pool", "string"),
@@ -237,8 +247,8 @@ var taskConfigSpec = hclspec.Object(map[string]*hclspec.Spec{
 // validate applies the plugin defaults and the task's Nomad resources
 // (cpuMHz, memoryMB) and checks every field.
 func (t *TaskConfig) validate(p *PluginConfig, cpuMHz, memoryMB int64) error {
-	if strings.TrimSpace(t.Template) == "" {
-		return errors.New("missing template: set the name of the VM template to clone")
+	if err := t.validateSource(); err != nil {
+		return err
 	}
 	switch t.StopMode {
 	case "":
@@ -273,6 +283,38 @@ func (t *TaskConfig) validate(p *PluginConfig, cpuMHz, memoryMB int64) error {
 	t.Datastore = firstNonEmpty(t.Datastore, p.Datastore)
 	t.Network = firstNonEmpty(t.Network, p.Network)
 	return nil
+}
+
+// validateSource checks that exactly one of template and library_item is
+// set and splits library_item into its library and item names.
+func (t *TaskConfig) validateSource() error {
+	hasTemplate := strings.TrimSpace(t.Template) != ""
+	hasItem := strings.TrimSpace(t.LibraryItem) != ""
+	switch {
+	case hasTemplate && hasItem:
+		return fmt.Errorf("invalid config: set either template (%q) or library_item (%q), not both", t.Template, t.LibraryItem)
+	case !hasTemplate && !hasItem:
+		return errors.New("missing template or library_item: set template to the VM template to clone, or library_item to a content library item as \"LIBRARY/ITEM\"")
+	case hasTemplate:
+		return nil
+	}
+	if t.LinkedClone {
+		return fmt.Errorf("invalid linked_clone with library_item %q: linked clones need a template, so remove linked_clone", t.LibraryItem)
+	}
+	parts := strings.Split(strings.TrimPrefix(t.LibraryItem, "/"), "/")
+	if len(parts) != 2 || strings.TrimSpace(parts[0]) == "" || strings.TrimSpace(parts[1]) == "" {
+		return fmt.Errorf("invalid library_item %q: use \"LIBRARY/ITEM\", the content library's name and the item's name", t.LibraryItem)
+	}
+	t.library, t.item = parts[0], parts[1]
+	return nil
+}
+
+// source names the template or library item in messages.
+func (t *TaskConfig) source() string {
+	if t.LibraryItem != "" {
+		return fmt.Sprintf("library item %q", t.LibraryItem)
+	}
+	return fmt.Sprintf("template %q", t.Template)
 }
 
 func firstNonEmpty(values ...string) string {

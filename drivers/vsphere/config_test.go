@@ -100,3 +100,42 @@ func TestTaskConfigDefaults(t *testing.T) {
 		})
 	}
 }
+
+func TestTaskConfigSource(t *testing.T) {
+	tests := []struct {
+		name        string
+		task        TaskConfig
+		want        string
+		wantLibrary string
+		wantItem    string
+	}{
+		{"template", TaskConfig{Template: "t"}, "", "", ""},
+		{"library item", TaskConfig{LibraryItem: "apps/plate-reader"}, "", "apps", "plate-reader"},
+		{"leading slash", TaskConfig{LibraryItem: "/apps/plate-reader"}, "", "apps", "plate-reader"},
+		{"neither", TaskConfig{}, "missing template or library_item", "", ""},
+		{"both", TaskConfig{Template: "t", LibraryItem: "apps/x"}, `set either template ("t") or library_item ("apps/x")`, "", ""},
+		{"no slash", TaskConfig{LibraryItem: "plate-reader"}, `invalid library_item "plate-reader": use "LIBRARY/ITEM"`, "", ""},
+		{"empty item", TaskConfig{LibraryItem: "apps/"}, `invalid library_item "apps/"`, "", ""},
+		{"nested path", TaskConfig{LibraryItem: "a/b/c"}, `invalid library_item "a/b/c"`, "", ""},
+		{"linked clone", TaskConfig{LibraryItem: "apps/x", LinkedClone: true}, "invalid linked_clone with library_item", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			task := tt.task
+			err := task.validate(&PluginConfig{}, 1000, 256)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("validate: %v", err)
+				}
+			} else if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("validate = %v, want %q", err, tt.want)
+			}
+			if task.library != tt.wantLibrary {
+				t.Errorf("library = %q, want %q", task.library, tt.wantLibrary)
+			}
+			if task.item != tt.wantItem {
+				t.Errorf("item = %q, want %q", task.item, tt.wantItem)
+			}
+		})
+	}
+}

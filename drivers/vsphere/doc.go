@@ -1,5 +1,6 @@
 // Package vsphere is the `vsphere` Nomad task driver. A task is a VM cloned
-// from a template in vCenter: StartTask clones and powers it on, WaitTask
+// from a template in vCenter or deployed from an OVF item of a content
+// library: StartTask creates and powers it on, WaitTask
 // ends when it powers off, exec runs through VMware Tools guest operations,
 // and stats come from the VM's quick stats.
 //
@@ -28,8 +29,18 @@
 //	  resources { cpu = 4000, memory = 8192 }
 //	}
 //
-// The clone is named <task>-<first 8 characters of the alloc id>-<last part
-// of the task id>. Its ExtraConfig carries the task's environment as
+// In place of template, a task may set library_item = "LIBRARY/ITEM": the
+// name of a content library and of an OVF template item in it, as the
+// vSphere Client lists them (govc's "/LIBRARY/ITEM" form also works). Set
+// exactly one of the two. StartTask deploys the item through the vCenter
+// REST API with the plugin's credentials, into the same folder, resource
+// pool and datastore as a clone. It then reconfigures the VM with the
+// task's CPUs, memory, guestinfo, network and disk_gb, and destroys it if
+// that fails. linked_clone does not apply to library items. Only such tasks
+// open a REST API session, so the fingerprint does not need the REST API.
+//
+// The VM is named <task>-<first 8 characters of the alloc id>-<last part
+// of the task id>, whether cloned or deployed. Its ExtraConfig carries the task's environment as
 // guestinfo.<NAME>, the task's guestinfo map as guestinfo.<key>, and the
 // tags guestinfo.ferry.task_id, guestinfo.ferry.alloc_id and
 // guestinfo.ferry.node_id. The driver also sets the custom attributes

@@ -208,7 +208,12 @@ func TestHarnessStartErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `template "missing" not found`) {
 		t.Errorf("StartTask = %v, want template not found", err)
 	}
-	if _, err := p.EncodeTaskConfig(ctx, []byte(`cpus = 2`), "task.hcl"); err == nil {
-		t.Errorf("EncodeTaskConfig without template succeeded, want a missing template error")
+	data, err = p.EncodeTaskConfig(ctx, []byte(`cpus = 2`), "task.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = p.Driver.StartTask(ctx, alloc.TaskConfig(data))
+	if err == nil || !strings.Contains(err.Error(), "missing template or library_item") {
+		t.Errorf("StartTask without template = %v, want missing template or library_item", err)
 	}
 }

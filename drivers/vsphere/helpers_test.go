@@ -44,12 +44,17 @@ type simEnv struct {
 	client *govmomi.Client
 }
 
-func newSim(t testing.TB) *simEnv { return startSim(t, false) }
+func newSim(t testing.TB) *simEnv { return startSim(t, false, false) }
 
 // newSimTLS is newSim served over HTTPS with a self-signed certificate.
-func newSimTLS(t testing.TB) *simEnv { return startSim(t, true) }
+func newSimTLS(t testing.TB) *simEnv { return startSim(t, true, false) }
 
-func startSim(t testing.TB, withTLS bool) *simEnv {
+// newSimREST is newSim that also serves the vCenter REST API with content
+// libraries. The other simulators leave it out, so that their tests show
+// that template tasks and the fingerprint work without it.
+func newSimREST(t testing.TB) *simEnv { return startSim(t, false, true) }
+
+func startSim(t testing.TB, withTLS, withREST bool) *simEnv {
 	t.Helper()
 	m := simulator.VPX()
 	if err := m.Create(); err != nil {
@@ -59,6 +64,7 @@ func startSim(t testing.TB, withTLS bool) *simEnv {
 	if withTLS {
 		m.Service.TLS = new(tls.Config)
 	}
+	m.Service.RegisterEndpoints = withREST
 	s := m.Service.NewServer()
 	e := &simEnv{t: t, model: m, server: s}
 	t.Cleanup(func() {

@@ -13,9 +13,9 @@ import (
 	"github.com/ferry-video/ferry/plugins"
 )
 
-// StartTask clones the task's VM from its template, tags it with the task,
-// powers it on and starts watching its power state. A clone that fails to
-// power on is destroyed.
+// StartTask clones the task's VM from its template or deploys it from its
+// content library item, tags it with the task, powers it on and starts
+// watching its power state. A VM that fails to power on is destroyed.
 func (d *Driver) StartTask(ctx context.Context, cfg *plugins.TaskConfig) (*plugins.TaskHandle, *plugins.NetworkOverride, error) {
 	if !d.tasks.reserve(cfg.ID) {
 		return nil, nil, fmt.Errorf("task %q is already started", cfg.ID)
@@ -38,7 +38,11 @@ func (d *Driver) StartTask(ctx context.Context, cfg *plugins.TaskConfig) (*plugi
 		return nil, nil, err
 	}
 
-	vm, err := d.cloneVM(ctx, client, plugin, cfg, task)
+	create := d.cloneVM
+	if task.LibraryItem != "" {
+		create = d.deployVM
+	}
+	vm, err := create(ctx, client, plugin, cfg, task)
 	if err != nil {
 		return nil, nil, d.connectionFailed(client, err)
 	}
@@ -77,14 +81,11 @@ func (d *Driver) cloneVM(ctx context.Context, c *govmomi.Client, p *PluginConfig
 		return nil, err
 	}
 
-	clones := p.clones
-	select {
-	case clones <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("wait for a clone slot: %w", ctx.Err())
+	release, err := d.acquireCloneSlot(ctx, p)
+	if err != nil {
+		return nil, err
 	}
-	defer func() { <-clones }()
-	d.hooks.cloning(len(clones))
+	defer release()
 
 	task, err := pl.template.Clone(ctx, pl.folder, vmName(cfg), *spec)
 	if err != nil {
@@ -95,6 +96,19 @@ func (d *Driver) cloneVM(ctx context.Context, c *govmomi.Client, p *PluginConfig
 		return nil, fmt.Errorf("clone template %q to VM %q: %w", t.Template, vmName(cfg), err)
 	}
 	return object.NewVirtualMachine(c.Client, info.Result.(types.ManagedObjectReference)), nil
+}
+
+// acquireCloneSlot waits for one of max_concurrent_clones slots, which
+// clones and library deployments share, and returns its release.
+func (d *Driver) acquireCloneSlot(ctx context.Context, p *PluginConfig) (func(), error) {
+	clones := p.clones
+	select {
+	case clones <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for a clone slot: %w", ctx.Err())
+	}
+	d.hooks.cloning(len(clones))
+	return func() { <-clones }, nil
 }
 
 // discardClone destroys a VM that StartTask made but cannot hand to Nomad.
