@@ -26,7 +26,9 @@ variable "template" {
 }
 
 job "report-vm" {
-  type = "service"
+  # A batch job has no deployment, so stopping it once the report is made
+  # leaves no failed deployment behind.
+  type = "batch"
 
   meta {
     sample = "report-vm"
