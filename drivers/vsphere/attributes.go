@@ -136,14 +136,19 @@ func readAttributeKeys(ctx context.Context, m *object.CustomFieldsManager) (map[
 
 // attributeNames returns the field names by key of the three field
 // definitions, or nil when vCenter has none or no custom fields manager.
+// It returns only connection errors, because without the definitions the
+// ExtraConfig keys still mark the VMs.
 func attributeNames(ctx context.Context, c *vim25.Client) (map[int32]string, error) {
 	m, err := object.GetCustomFieldsManager(c)
 	if err != nil {
 		return nil, nil
 	}
 	keys, err := readAttributeKeys(ctx, m)
-	if err != nil {
+	if isConnectionError(err) {
 		return nil, err
+	}
+	if err != nil {
+		return nil, nil
 	}
 	names := make(map[int32]string, len(keys))
 	for name, key := range keys {

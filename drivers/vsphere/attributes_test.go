@@ -1,11 +1,15 @@
 package vsphere
 
 import (
+	"bytes"
 	"context"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/ferry-video/ferry/plugins"
@@ -153,5 +157,62 @@ func TestOrphanFoundByCustomAttribute(t *testing.T) {
 	}
 	if e.vmExists(state.VMID) {
 		t.Errorf("orphan VM %q still exists", state.VMID)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that a logger may write while a test
+// reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestCustomAttributesWithoutPermission(t *testing.T) {
+	e := newSim(t)
+	e.model.Service.AddFaultRule(&simulator.FaultInjectionRule{
+		MethodName:  "AddCustomFieldDef",
+		ObjectType:  "*",
+		ObjectName:  "*",
+		Probability: 1,
+		FaultType:   simulator.FaultTypeNoPermission,
+		Enabled:     true,
+	})
+	var logs lockedBuffer
+	cfg := e.pluginConfig()
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	d := newDriver(hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Warn}), newManualClock())
+	d.applyConfig(cfg)
+
+	for _, name := range []string{"first", "second"} {
+		task := taskConfig(t, name, nil)
+		state := startVM(t, d, task)
+		vm := readVM(t, e, state.VMID, "config.extraConfig")
+		if got, _ := extraValue(vm.Config, keyTaskID); got != task.ID {
+			t.Errorf("%s: extraConfig %s = %q, want %q", name, keyTaskID, got, task.ID)
+		}
+	}
+	if n := strings.Count(logs.String(), "failed to create the custom attribute definitions"); n != 1 {
+		t.Errorf("logged the missing permission %d times, want once; logs:\n%s", n, logs.String())
+	}
+	fields, err := object.NewCustomFieldsManager(e.client.Client).Field(context.Background())
+	if err != nil {
+		t.Fatalf("list custom fields: %v", err)
+	}
+	if len(fields) != 0 {
+		t.Errorf("custom fields = %v, want none", fields)
 	}
 }
