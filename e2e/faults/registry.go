@@ -24,8 +24,8 @@ const (
 	// registryBinary is Debian's docker-registry package.
 	registryBinary = "/usr/bin/docker-registry"
 	// pullLayerBytes is the size of the random file in the pulled image's
-	// layer. Random bytes do not compress, so at pullRate a pull takes
-	// about two seconds.
+	// layer. Random bytes do not compress, so at pullRate the download
+	// alone takes at least two seconds.
 	pullLayerBytes = 8 << 20
 	// pullRate is the rate, in bytes per second, at which the proxy in
 	// front of the registry sends each connection's responses.
