@@ -81,6 +81,9 @@ func TestReportFailed(t *testing.T) {
 		{"stray container", Report{StrayContainers: 1}, true},
 		{"log line duplicated", Report{LogLinesDuplicated: 1}, true},
 		{"reboot not recovered", Report{OfflineRebootTotal: 2, OfflineRebootRecovered: 1}, true},
+		{"full disk not reported", Report{DiskFullEventsMissing: 1}, true},
+		{"log position corrupt", Report{StateFilesCorrupt: 1}, true},
+		{"lines dropped on full disk", Report{LogLinesDroppedDiskFull: 3}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
