@@ -130,8 +130,10 @@ func (s *suite) diskFullRound(ctx context.Context, p *plugin, fault diskFullFaul
 	}
 	s.checkPositionFile(t)
 
-	// The driver's contract is that a restart after a successful save
-	// neither loses nor repeats a line.
+	// A restart while saves fail copies the lines since the last saved
+	// position again, as the driver's event says, so the plugin restarts
+	// only after a save succeeded. Then it must neither lose nor repeat a
+	// line.
 	if err := p.crash(ctx); err != nil {
 		return fmt.Errorf("relaunch plugin: %w", err)
 	}
