@@ -119,8 +119,9 @@ func (s *suite) pullRound(ctx context.Context, p *plugin, reg *pullRegistry, fau
 
 // startAgain waits for the driver to remove any container of the attempt
 // cut off by the kill, then sends StartTask with a new task ID under the
-// same alloc and task name, as Nomad's task runner does. It returns nil
-// after counting a task lost.
+// same alloc and task name, as Nomad's task runner does on every attempt
+// (buildTaskConfig in client/allocrunner/taskrunner, Nomad 2.0). It
+// returns nil after counting a task lost.
 func (s *suite) startAgain(ctx context.Context, p *plugin, alloc *harness.AllocDir, cfg *plugins.TaskConfig) (*task, error) {
 	strays, err := s.waitGone(ctx, cfg.ID, strayGrace)
 	if err != nil {
