@@ -34,21 +34,22 @@
 // vSphere Client lists them (govc's "/LIBRARY/ITEM" form also works). Set
 // exactly one of the two. StartTask deploys the item through the vCenter
 // REST API with the plugin's credentials, into the same folder, resource
-// pool and datastore as a clone. It then reconfigures the VM with the
-// task's CPUs, memory, guestinfo, network and disk_gb, and destroys it if
-// that fails. linked_clone does not apply to library items. Only such tasks
-// open a REST API session, so the fingerprint does not need the REST API.
+// pool and datastore as a clone, with the item's OVF networks mapped to the
+// task's network. It then reconfigures the VM with the task's CPUs, memory,
+// guestinfo, network and disk_gb, and destroys it if that fails.
+// linked_clone does not apply to library items. Only such tasks open a REST
+// API session, so the fingerprint does not need the REST API.
 //
-// The VM is named <task>-<first 8 characters of the alloc id>-<last part
-// of the task id>, whether cloned or deployed. Its ExtraConfig carries the task's environment as
-// guestinfo.<NAME>, the task's guestinfo map as guestinfo.<key>, and the
-// tags guestinfo.ferry.task_id, guestinfo.ferry.alloc_id and
-// guestinfo.ferry.node_id. The driver also sets the custom attributes
-// nomad.alloc_id, nomad.task and nomad.node_id, which the vSphere Client
-// shows on the VM's summary. When their definitions are missing, it creates
-// them for type VirtualMachine, which needs the Global.ManageCustomFields
-// privilege. Without it, the driver logs one warning and marks VMs with the
-// ExtraConfig keys only. RecoverTask and the
+// The VM is named <task>-<first 8 characters of the alloc id>-<last part of
+// the task id>, whether cloned or deployed. Its ExtraConfig carries the
+// task's environment as guestinfo.<NAME>, the task's guestinfo map as
+// guestinfo.<key>, and the tags guestinfo.ferry.task_id,
+// guestinfo.ferry.alloc_id and guestinfo.ferry.node_id. The driver also sets
+// the custom attributes nomad.alloc_id, nomad.task and nomad.node_id, which
+// the vSphere Client shows on the VM's summary. When their definitions are
+// missing, it creates them for type VirtualMachine, which needs the
+// Global.ManageCustomFields privilege. Without it, the driver logs one
+// warning and marks VMs with the ExtraConfig keys only. RecoverTask and the
 // orphan scan find a VM by either marker, and the ExtraConfig keys win when
 // a VM has both. A guest reports an exit code by setting
 // guestinfo.ferry.exit_code before it powers off, for example with

@@ -44,7 +44,14 @@ func (d *Driver) deployVM(ctx context.Context, c *govmomi.Client, p *PluginConfi
 	}
 	defer release()
 
-	ref, err := vcenter.NewManager(rc).DeployLibraryItem(ctx, itemID, deploySpec(pl, vmName(cfg)))
+	deployer := vcenter.NewManager(rc)
+	spec := deploySpec(pl, vmName(cfg))
+	if pl.network != nil {
+		if spec.NetworkMappings, err = mapNetworks(ctx, deployer, itemID, spec.Target, pl.network); err != nil {
+			return nil, fmt.Errorf("read the networks of %s: %w", t.source(), err)
+		}
+	}
+	ref, err := deployer.DeployLibraryItem(ctx, itemID, spec)
 	if err != nil {
 		return nil, fmt.Errorf("deploy %s to VM %q: %w", t.source(), vmName(cfg), err)
 	}
@@ -104,13 +111,29 @@ func findLibraryItem(ctx context.Context, m *library.Manager, t *TaskConfig) (st
 	return item.ID, nil
 }
 
+// mapNetworks maps every network of the OVF item to network, as the task's
+// network option attaches a clone's card.
+//
+// NOTE: vcsim's filter call returns no networks, so the mappings are only
+// built against a real vCenter. The reconfigure after the deployment
+// attaches the first card in either case.
+func mapNetworks(ctx context.Context, m *vcenter.Manager, itemID string, target vcenter.Target, network object.NetworkReference) ([]vcenter.NetworkMapping, error) {
+	filter, err := m.FilterLibraryItem(ctx, itemID, vcenter.FilterRequest{Target: target})
+	if err != nil {
+		return nil, err
+	}
+	mappings := make([]vcenter.NetworkMapping, 0, len(filter.Networks))
+	for _, name := range filter.Networks {
+		mappings = append(mappings, vcenter.NetworkMapping{Key: name, Value: network.Reference().Value})
+	}
+	return mappings, nil
+}
+
 // deploySpec places the VM named name in the task's resource pool, folder
 // and datastore.
 //
-// NOTE: the OVF's networks are not mapped, so vCenter chooses their
-// networks, and the network option only changes the first card afterwards.
-// Without a datastore setting the spec names none: vcsim then takes the
-// first datastore, and how vCenter chooses one has not been tested.
+// NOTE: without a datastore setting the spec names none. vcsim then takes
+// the first datastore, and how vCenter chooses one has not been tested.
 func deploySpec(pl *placement, name string) vcenter.Deploy {
 	spec := vcenter.Deploy{
 		DeploymentSpec: vcenter.DeploymentSpec{Name: name, AcceptAllEULA: true},
