@@ -257,7 +257,7 @@ func checkDevices(devices []plugins.Device) error {
 
 // storedCameras lists the node's camera ids for a message, or "none".
 func storedCameras(snap inventory.Snapshot) string {
-	if ids := snap.IDs(); len(ids) > 0 {
+	if ids := snap.SanitizedIDs(); len(ids) > 0 {
 		return strings.Join(ids, ", ")
 	}
 	return "none"

@@ -127,15 +127,16 @@ func withCameraDeletions(fp *plugins.Fingerprint, published map[string]bool) *pl
 }
 
 // cameraAttributes returns the per-camera byte counts, the sorted camera
-// list and the total number of recordings.
+// list and the total number of recordings. Cameras appear under their
+// inventory.SanitizeID, the id the registrar publishes and tasks may name.
 func cameraAttributes(snap inventory.Snapshot) map[string]plugins.Attribute {
 	attrs := make(map[string]plugins.Attribute, len(snap.Cameras)+3)
 	total := 0
 	for _, cam := range snap.Cameras {
-		attrs[attrCameraPrefix+sanitizeAttributeKey(cam.ID)] = plugins.IntAttribute(cam.Bytes, "B")
+		attrs[attrCameraPrefix+sanitizeAttributeKey(inventory.SanitizeID(cam.ID))] = plugins.IntAttribute(cam.Bytes, "B")
 		total += cam.Recordings
 	}
-	attrs[attrCameras] = plugins.StringAttribute(strings.Join(snap.IDs(), ","))
+	attrs[attrCameras] = plugins.StringAttribute(strings.Join(snap.SanitizedIDs(), ","))
 	attrs[attrRecordings] = plugins.IntAttribute(int64(total), "")
 	return attrs
 }

@@ -1,30 +1,15 @@
 package catalog
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-	"regexp"
-)
+import "github.com/ferry-video/ferry/drivers/video/inventory"
 
-// unsafeChars matches what a sanitised camera id may not contain. The rest
-// pass unchanged through Consul tags, KV keys, Nomad task group names and a
-// comma-separated Nomad metadata value.
-var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]`)
-
-// SanitizeID maps a camera id to one made only of letters, digits, '.', '_'
-// and '-'. An id that needs no change is returned as is. Any other id gets
-// its unsafe characters replaced by '_' and a suffix of 8 hex digits from
-// its SHA-256 hash, so two ids collide only by a hash collision.
+// SanitizeID maps a camera folder name to the id that Consul tags, KV keys,
+// Nomad task group names and Nomad metadata can contain. It is
+// inventory.SanitizeID, so the registrar and the video driver agree on it.
 func SanitizeID(id string) string {
-	clean := unsafeChars.ReplaceAllString(id, "_")
-	if clean == id && id != "" {
-		return id
-	}
-	sum := sha256.Sum256([]byte(id))
-	return clean + "-" + hex.EncodeToString(sum[:4])
+	return inventory.SanitizeID(id)
 }
 
 // IsSafeID reports whether id needs no sanitising.
 func IsSafeID(id string) bool {
-	return id != "" && !unsafeChars.MatchString(id)
+	return inventory.IsSafeID(id)
 }

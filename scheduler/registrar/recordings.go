@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/ferry-video/ferry/drivers/video/inventory"
 )
 
 // recordingsPrefix is the path under which the recordings API is served:
@@ -143,11 +145,12 @@ func validPathElement(value string) bool {
 	return !strings.ContainsAny(value, "/\\\x00")
 }
 
-// openCamera opens the first camera folder named camera under the roots.
-// The returned os.Root rejects any path or symbolic link leaving it.
+// openCamera opens the first camera folder named camera, or published as
+// camera by inventory.SanitizeID, under the roots. The returned os.Root
+// rejects any path or symbolic link leaving it.
 func (h *RecordingsHandler) openCamera(camera string) (*os.Root, error) {
 	for _, root := range h.roots {
-		folder := filepath.Join(root, camera)
+		folder := filepath.Join(root, folderName(root, camera))
 		info, err := os.Stat(folder)
 		if err != nil || !info.IsDir() {
 			continue
@@ -273,4 +276,22 @@ func ServeRecordings(ctx context.Context, listener net.Listener, cfg *Recordings
 	err = server.Shutdown(shutdownCtx)
 	logger.Info("recordings server stopped", "address", listener.Addr().String())
 	return err
+}
+
+// folderName returns the name of the folder under root whose sanitised id
+// is camera, or camera itself when no folder needed sanitising to it.
+func folderName(root, camera string) string {
+	if _, err := os.Stat(filepath.Join(root, camera)); err == nil {
+		return camera
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return camera
+	}
+	for _, entry := range entries {
+		if !inventory.IsSafeID(entry.Name()) && inventory.SanitizeID(entry.Name()) == camera {
+			return entry.Name()
+		}
+	}
+	return camera
 }

@@ -34,13 +34,30 @@ type Snapshot struct {
 	Skipped int
 }
 
-// Camera returns the camera with the given id.
+// Camera returns the camera with the given id: the folder name, or the
+// SanitizeID of a folder name that needed sanitising, as the registrar
+// publishes it.
 func (s Snapshot) Camera(id string) (Camera, bool) {
 	i := sort.Search(len(s.Cameras), func(i int) bool { return s.Cameras[i].ID >= id })
 	if i < len(s.Cameras) && s.Cameras[i].ID == id {
 		return s.Cameras[i], true
 	}
+	for _, cam := range s.Cameras {
+		if !IsSafeID(cam.ID) && SanitizeID(cam.ID) == id {
+			return cam, true
+		}
+	}
 	return Camera{}, false
+}
+
+// SanitizedIDs returns the SanitizeID of every camera, sorted.
+func (s Snapshot) SanitizedIDs() []string {
+	ids := make([]string, len(s.Cameras))
+	for i, c := range s.Cameras {
+		ids[i] = SanitizeID(c.ID)
+	}
+	sort.Strings(ids)
+	return ids
 }
 
 // IDs returns the sorted camera ids.
