@@ -139,9 +139,10 @@ func TestOrphanFoundByCustomAttribute(t *testing.T) {
 	d := e.newDriver(clk, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	events, _ := d.TaskEvents(ctx)
 	task := taskConfig(t, "orphan", nil)
 	state := startVM(t, d, task)
+	// Subscribe after the start, so its power-on event is not read.
+	events, _ := d.TaskEvents(ctx)
 	stripExtraConfigMarker(t, e, state.VMID)
 	h, _ := d.tasks.get(task.ID)
 	h.stop()

@@ -16,10 +16,10 @@ import (
 
 // Node attributes this driver sets.
 const (
-	attrVersion      = "driver.vsphere.version"
-	attrDatacenter   = "driver.vsphere.datacenter"
-	attrCPUFreeMHz   = "driver.vsphere.cpu_free_mhz"
-	attrMemoryFreeMB = "driver.vsphere.memory_free_mb"
+	attrVersion    = "driver.vsphere.version"
+	attrDatacenter = "driver.vsphere.datacenter"
+	attrCPUFree    = "driver.vsphere.cpu_free"
+	attrMemoryFree = "driver.vsphere.memory_free"
 )
 
 // Fingerprint checks vCenter at once and then every fingerprint_period,
@@ -126,10 +126,10 @@ func readAttributes(ctx context.Context, c *govmomi.Client, cfg *PluginConfig) (
 		return nil, err
 	}
 	return map[string]plugins.Attribute{
-		attrVersion:      plugins.StringAttribute(c.ServiceContent.About.Version),
-		attrDatacenter:   plugins.StringAttribute(dc.Name()),
-		attrCPUFreeMHz:   plugins.IntAttribute(cpuFree, "MHz"),
-		attrMemoryFreeMB: plugins.IntAttribute(memFree, "MiB"),
+		attrVersion:    plugins.StringAttribute(c.ServiceContent.About.Version),
+		attrDatacenter: plugins.StringAttribute(dc.Name()),
+		attrCPUFree:    plugins.IntAttribute(cpuFree, "MHz"),
+		attrMemoryFree: plugins.IntAttribute(memFree, "MiB"),
 	}, nil
 }
 

@@ -46,7 +46,7 @@ func TestFingerprintHealthyThenUnreachable(t *testing.T) {
 	if got := fp.Attributes[attrVersion].String; got == "" {
 		t.Errorf("%s is empty", attrVersion)
 	}
-	for _, name := range []string{attrCPUFreeMHz, attrMemoryFreeMB} {
+	for _, name := range []string{attrCPUFree, attrMemoryFree} {
 		if got := fp.Attributes[name]; got.Kind != plugins.AttributeInt || got.Int <= 0 {
 			t.Errorf("%s = %+v, want a positive integer", name, got)
 		}
@@ -120,9 +120,10 @@ func TestOrphansReportedAndDestroyed(t *testing.T) {
 			d := e.newDriver(clk, cfg)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			events, _ := d.TaskEvents(ctx)
 			task := taskConfig(t, "orphan", nil)
 			state := startVM(t, d, task)
+			// Subscribe after the start, so its power-on event is not read.
+			events, _ := d.TaskEvents(ctx)
 			// Forget the task as a crashed plugin whose task Nomad
 			// never recovers would.
 			h, _ := d.tasks.get(task.ID)

@@ -111,7 +111,7 @@ func TestHarnessFingerprint(t *testing.T) {
 	if fp.Health != plugins.HealthHealthy {
 		t.Fatalf("health = %v (%s), want healthy", fp.Health, fp.Description)
 	}
-	for _, name := range []string{attrVersion, attrDatacenter, attrCPUFreeMHz, attrMemoryFreeMB} {
+	for _, name := range []string{attrVersion, attrDatacenter, attrCPUFree, attrMemoryFree} {
 		if _, ok := fp.Attributes[name]; !ok {
 			t.Errorf("attribute %s missing", name)
 		}

@@ -67,6 +67,11 @@ func (d *Driver) StartTask(ctx context.Context, cfg *plugins.TaskConfig) (*plugi
 	d.orphans.addNode(cfg.NodeID)
 	d.watch(h)
 	d.logger.Info("started VM", "task_id", cfg.ID, "alloc_id", cfg.AllocID, "vm_id", h.state.VMID, "vm_name", h.state.VMName)
+	d.events.Publish(&plugins.TaskEvent{
+		TaskID: cfg.ID, AllocID: cfg.AllocID, TaskName: cfg.Name, Timestamp: d.clock.Now(),
+		Message:     fmt.Sprintf("Powered on VM %s (%s) from %s", h.state.VMName, h.state.VMID, task.source()),
+		Annotations: map[string]string{"vm_name": h.state.VMName, "vm_id": h.state.VMID},
+	})
 	return handle, nil, nil
 }
 

@@ -2,6 +2,7 @@ package vsphere
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -158,11 +159,37 @@ func TestStopTask(t *testing.T) {
 			}
 			if tt.wantEvent != "" {
 				ev := <-events
+				if strings.HasPrefix(ev.Message, "Powered on VM") {
+					ev = <-events
+				}
 				if !strings.Contains(ev.Message, tt.wantEvent) {
 					t.Errorf("event = %q, want %q", ev.Message, tt.wantEvent)
 				}
 			}
 		})
+	}
+}
+
+func TestStartTaskNamesVMInEvent(t *testing.T) {
+	e := newSim(t)
+	d := e.newDriver(newManualClock(), nil)
+	ctx, cancel := context.WithCancel(testContext(t))
+	defer cancel()
+	events, _ := d.TaskEvents(ctx)
+	cfg := taskConfig(t, "named", nil)
+
+	state := startVM(t, d, cfg)
+
+	ev := <-events
+	want := fmt.Sprintf("Powered on VM %s (%s) from template %q", state.VMName, state.VMID, testTemplate)
+	if ev.Message != want {
+		t.Errorf("event = %q, want %q", ev.Message, want)
+	}
+	if ev.TaskID != cfg.ID || ev.AllocID != cfg.AllocID {
+		t.Errorf("event is for task %q of alloc %q, want %q of %q", ev.TaskID, ev.AllocID, cfg.ID, cfg.AllocID)
+	}
+	if ev.Annotations["vm_name"] != state.VMName {
+		t.Errorf("vm_name annotation = %q, want %q", ev.Annotations["vm_name"], state.VMName)
 	}
 }
 
