@@ -33,6 +33,9 @@ type Publisher struct {
 	// until the first Apply reads it back from Consul.
 	last   *Publication
 	Writes Writes
+	// trace, when set, is called after each write with its kind and key,
+	// so that tests can check the order of writes.
+	trace func(kind, key string)
 }
 
 // NewPublisher returns a publisher for the agent at cfg.ConsulAddr.
@@ -64,13 +67,25 @@ func (p *Publisher) apply(ctx context.Context, pub Publication) error {
 		p.last = held
 	}
 
+	// The KV documents go first and the deletions last, so that a
+	// scheduler that sees a camera tag also finds the camera's document,
+	// and a removed camera leaves the tags before its document goes.
+	if err := p.putKV(ctx, pub); err != nil {
+		return err
+	}
 	if err := p.applyService(ctx, pub); err != nil {
 		return err
 	}
-	if err := p.applyKV(ctx, pub); err != nil {
+	if err := p.deleteKV(ctx, pub); err != nil {
 		return err
 	}
 	return p.updateCheck(pub)
+}
+
+func (p *Publisher) traceWrite(kind, key string) {
+	if p.trace != nil {
+		p.trace(kind, key)
+	}
 }
 
 // read returns what Consul holds for this node, so a restarted registrar
@@ -123,12 +138,13 @@ func (p *Publisher) applyService(ctx context.Context, pub Publication) error {
 		return fmt.Errorf("register service %q with consul: %w", pub.ServiceID, err)
 	}
 	p.Writes.Registrations++
+	p.traceWrite("register", pub.ServiceID)
 	p.last.ServiceID, p.last.ServiceName = pub.ServiceID, pub.ServiceName
 	p.last.Tags, p.last.Meta = pub.Tags, pub.Meta
 	return nil
 }
 
-func (p *Publisher) applyKV(ctx context.Context, pub Publication) error {
+func (p *Publisher) putKV(ctx context.Context, pub Publication) error {
 	if p.last.rawKV == nil {
 		p.last.rawKV = map[string][]byte{}
 	}
@@ -143,8 +159,13 @@ func (p *Publisher) applyKV(ctx context.Context, pub Publication) error {
 		}
 		p.Writes.KVPuts++
 		p.last.rawKV[key] = value
+		p.traceWrite("kv_put", key)
 	}
+	return nil
+}
 
+func (p *Publisher) deleteKV(ctx context.Context, pub Publication) error {
+	opts := (&api.WriteOptions{}).WithContext(ctx)
 	for _, key := range slices.Sorted(maps.Keys(p.last.rawKV)) {
 		if _, ok := pub.Details[key]; ok {
 			continue
@@ -154,6 +175,7 @@ func (p *Publisher) applyKV(ctx context.Context, pub Publication) error {
 		}
 		p.Writes.KVDeletes++
 		delete(p.last.rawKV, key)
+		p.traceWrite("kv_delete", key)
 	}
 	return nil
 }

@@ -16,6 +16,13 @@ import (
 // in that range.
 const ReasonNoRecordingsInRange placement.Reason = "no_recordings_in_range"
 
+// ReasonDetailMissing is the reason a camera gets no new group while the
+// job's ferry.time_range is set and every holder of the camera that could
+// be in the range has no KV document yet, so its span is unknown. The
+// registrar writes the documents before its service tags, so this lasts
+// until the scheduler's next read. An existing group is kept as registered.
+const ReasonDetailMissing placement.Reason = "detail_missing"
+
 // ReasonNotSelected is the reason a group is removed when its camera is in
 // the catalog but the job's selector no longer picks it.
 const ReasonNotSelected placement.Reason = "not_selected"
@@ -131,17 +138,22 @@ type cameraSet struct {
 	// because its recordings miss the job's time range, what the holders
 	// have instead.
 	outOfRange map[string]string
+	// detailMissing holds, for each camera whose every holder was left out
+	// and at least one of them because it has no KV document, which
+	// holders lack one.
+	detailMissing map[string]string
 }
 
 // camerasOf lists every camera in the catalog with one holding per node
 // and camera. A camera's site is that of its first holder by node name,
 // and its tags are the union of its holders' tags files. With a non-zero
-// rng, a holder whose recordings of the camera miss rng is left out, and a
-// holder without a KV document is kept because its span is unknown.
+// rng, a holder whose recordings of the camera miss rng is left out, and so
+// is a holder without a KV document, because its span is not known yet.
 func camerasOf(cat Catalog, rng placement.TimeRange) cameraSet {
 	index := make(map[string]int)
 	var set cameraSet
 	excluded := make(map[string][]string)
+	undocumented := make(map[string][]string)
 	for _, node := range slices.Sorted(maps.Keys(cat.Holdings)) {
 		h := cat.Holdings[node]
 		for _, id := range h.Cameras {
@@ -156,6 +168,10 @@ func camerasOf(cat Catalog, rng placement.TimeRange) cameraSet {
 				if !slices.Contains(set.cameras[i].Tags, tag) {
 					set.cameras[i].Tags = append(set.cameras[i].Tags, tag)
 				}
+			}
+			if !known && !rng.IsZero() {
+				undocumented[id] = append(undocumented[id], node)
+				continue
 			}
 			if known && !rng.IsZero() && !detail.overlaps(rng) {
 				excluded[id] = append(excluded[id], fmt.Sprintf("%s has %s", node, detail.span()))
@@ -172,9 +188,23 @@ func camerasOf(cat Catalog, rng placement.TimeRange) cameraSet {
 	}
 	set.outOfRange = make(map[string]string)
 	for id, holders := range excluded {
-		if !held[id] {
+		if !held[id] && len(undocumented[id]) == 0 {
 			set.outOfRange[id] = fmt.Sprintf("no holder has recordings of camera %q in %s: %s", id, rng, strings.Join(holders, "; "))
 		}
 	}
+	set.detailMissing = make(map[string]string)
+	for id, nodes := range undocumented {
+		if !held[id] {
+			set.detailMissing[id] = fmt.Sprintf("%s %s no KV document for camera %q yet, so whether its recordings overlap %s is not known; the camera gets a group once the registrar writes it",
+				strings.Join(nodes, ", "), hasOrHave(len(nodes)), id, rng)
+		}
+	}
 	return set
+}
+
+func hasOrHave(n int) string {
+	if n == 1 {
+		return "has"
+	}
+	return "have"
 }

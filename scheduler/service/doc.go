@@ -38,8 +38,13 @@
 //
 // With ferry.time_range set, a holder counts for a camera only when its
 // recordings of the camera, from the first to the last recording time in
-// its KV document, overlap the range. A holder without a KV document
-// counts, because its span is unknown. A selected camera that no holder
+// its KV document, overlap the range. A holder without a KV document does
+// not count yet, because its span is unknown: a camera left without holders
+// that way gets no new group, keeps a group it has, and Status lists it
+// with the reason detail_missing. The registrar writes its KV documents
+// before its service tags, so this lasts one catalog read. When the catalog
+// lists storage but no KV document exists at all, Status.CatalogWarning
+// reports it. A selected camera that no holder
 // has recordings of in the range gets no group, as a batch job over that
 // range has nothing to read there: Status and the status command list it
 // with the reason no_recordings_in_range and each holder's span, and a

@@ -111,7 +111,8 @@ type selection struct {
 	listed   map[string]bool
 	selected map[string]bool
 	// skipped are the selected cameras left without a group because no
-	// holder has recordings in the job's time range.
+	// holder has recordings in the job's time range, or because the
+	// holders' KV documents are missing.
 	skipped []placement.Unplaced
 	// noMatch is true when the selector matches no camera, so that no
 	// group is removed for not being selected.
@@ -149,6 +150,10 @@ func placementInput(job *api.Job, spec Spec, tmpl *api.TaskGroup, cat Catalog, n
 		sel.selected[g.CameraID] = true
 		if detail, ok := set.outOfRange[g.CameraID]; ok {
 			sel.skipped = append(sel.skipped, placement.Unplaced{GroupID: g.ID, CameraID: g.CameraID, Reason: ReasonNoRecordingsInRange, Detail: detail})
+			continue
+		}
+		if detail, ok := set.detailMissing[g.CameraID]; ok {
+			sel.skipped = append(sel.skipped, placement.Unplaced{GroupID: g.ID, CameraID: g.CameraID, Reason: ReasonDetailMissing, Detail: detail})
 			continue
 		}
 		groups = append(groups, g)

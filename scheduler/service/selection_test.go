@@ -76,11 +76,51 @@ func TestExpandTimeRangeNarrowsHolders(t *testing.T) {
 	}
 }
 
-func TestExpandTimeRangeUnknownSpanKeepsHolder(t *testing.T) {
-	cat := holdings(map[string][]string{"n1": {"cam-a"}})
-	res := mustExpand(t, templateJob(map[string]string{MetaTimeRange: "2026-01-02T00:00:00Z/2026-01-03T00:00:00Z"}), cat, testNodes("n1"))
-	if expandedGroups(res.Job)["cam-a"] == nil {
-		t.Errorf("cam-a without a KV document has no group, want one because its span is unknown")
+func TestExpandTimeRangeMissingDetail(t *testing.T) {
+	day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	secondDay := "2026-01-02T00:00:00Z/2026-01-03T00:00:00Z"
+	// cam-a's holder n1 has no KV document yet, and cam-b's holder n1 has
+	// only the first day, while n2's cam-b document is not written yet.
+	cat := detailed(map[string]map[string]CameraDetail{
+		"n1": {"cam-b": span(day, day.Add(time.Hour))},
+	})
+	cat.Holdings["n1"] = catalog.Holding{Site: "s1", Cameras: []string{"cam-a", "cam-b"}}
+	cat.Holdings["n2"] = catalog.Holding{Site: "s1", Cameras: []string{"cam-b"}}
+	res := mustExpand(t, templateJob(map[string]string{MetaTimeRange: secondDay}), cat, testNodes("n1", "n2"))
+
+	groups := expandedGroups(res.Job)
+	for _, camera := range []string{"cam-a", "cam-b"} {
+		t.Run(camera, func(t *testing.T) {
+			if groups[camera] != nil {
+				t.Errorf("%s has a group, want none until its holders' KV documents exist", camera)
+			}
+			var reason string
+			for _, u := range res.Plan.Unplaced {
+				if u.CameraID == camera {
+					reason = string(u.Reason)
+				}
+			}
+			if reason != string(ReasonDetailMissing) {
+				t.Errorf("%s unplaced reason %q, want %q", camera, reason, ReasonDetailMissing)
+			}
+		})
+	}
+
+	// An existing group stays while its holder's document is missing.
+	whole := mustExpand(t, templateJob(nil), cat, testNodes("n1", "n2"))
+	whole.Job.Meta[MetaTimeRange] = secondDay
+	ranged := mustExpand(t, whole.Job, cat, testNodes("n1", "n2"))
+	if expandedGroups(ranged.Job)["cam-a"] == nil {
+		t.Errorf("cam-a group removed, want it kept while n1's KV document is missing")
+	}
+	if len(ranged.Removed) != 0 {
+		t.Errorf("removed %+v, want none", ranged.Removed)
+	}
+
+	// Without a time range, a holder without a document still counts.
+	plain := mustExpand(t, templateJob(nil), cat, testNodes("n1", "n2"))
+	if expandedGroups(plain.Job)["cam-a"] == nil {
+		t.Errorf("cam-a has no group without a time range, want one")
 	}
 }
 

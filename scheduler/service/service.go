@@ -182,6 +182,21 @@ func (s *Service) acceptCatalog(u catalogUpdate, st *catalogState) {
 	accepted.Absence = st.absence.clone()
 	st.last = &accepted
 	s.status.CatalogReadAt = now
+	s.checkDetails(accepted)
+}
+
+// checkDetails sets Status.CatalogWarning, and logs when it changes, when
+// the catalog lists storage but the KV prefix holds no document at all,
+// which is almost always a -kv-prefix that differs from the registrars'.
+func (s *Service) checkDetails(cat Catalog) {
+	warning := ""
+	if len(cat.Holdings) > 0 && len(cat.Details) == 0 {
+		warning = fmt.Sprintf("the catalog lists %d storage nodes but no KV document was found under the KV prefix: check that -kv-prefix matches the registrars' and that they can write to Consul KV", len(cat.Holdings))
+	}
+	if warning != "" && warning != s.status.CatalogWarning {
+		s.log.Warn("no camera KV documents found", "storage_nodes", len(cat.Holdings))
+	}
+	s.status.CatalogWarning = warning
 }
 
 // Pass runs one reconcile pass: it syncs node metadata with the catalog,

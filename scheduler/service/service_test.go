@@ -163,3 +163,18 @@ func TestAcceptCatalogEmptyWithoutGap(t *testing.T) {
 		t.Errorf("empty read after a good one was not accepted: %v", st.last)
 	}
 }
+
+func TestAcceptCatalogWarnsWithoutDetails(t *testing.T) {
+	s := New(Config{}, nil, newFakeCluster(), newFakeClock(), hclog.NewNullLogger())
+	var st catalogState
+	s.acceptCatalog(catalogUpdate{catalog: holdings(map[string][]string{"n1": {"cam-a"}}), index: 3}, &st)
+	if got := s.Status().CatalogWarning; !strings.Contains(got, "no KV document") {
+		t.Errorf("catalog warning %q, want one naming the missing KV documents", got)
+	}
+
+	withDetail := detailed(map[string]map[string]CameraDetail{"n1": {"cam-a": {Bytes: 1}}})
+	s.acceptCatalog(catalogUpdate{catalog: withDetail, index: 4}, &st)
+	if got := s.Status().CatalogWarning; got != "" {
+		t.Errorf("catalog warning %q after documents appeared, want none", got)
+	}
+}

@@ -14,10 +14,14 @@ type Status struct {
 	CatalogIndex  uint64    `json:"catalog_index"`
 	// CatalogError is the error of the last catalog read, or empty when
 	// it succeeded.
-	CatalogError string    `json:"catalog_error,omitempty"`
-	LastPassAt   time.Time `json:"last_pass_at"`
-	LastError    string    `json:"last_error,omitempty"`
-	LastErrorAt  time.Time `json:"last_error_at"`
+	CatalogError string `json:"catalog_error,omitempty"`
+	// CatalogWarning is set when the last accepted catalog lists storage
+	// but no per-camera KV document, so sizes, time spans and tags are
+	// all unknown.
+	CatalogWarning string    `json:"catalog_warning,omitempty"`
+	LastPassAt     time.Time `json:"last_pass_at"`
+	LastError      string    `json:"last_error,omitempty"`
+	LastErrorAt    time.Time `json:"last_error_at"`
 	// Passes counts reconcile passes, Plans the job expansions computed,
 	// Registrations the jobs registered and Errors the failed passes,
 	// catalog reads and job expansions.
