@@ -21,9 +21,16 @@
 // for the node that placement.Place chose, and group metadata (ferry.camera,
 // ferry.node, ferry.reason, ferry.bytes_moved) that records the choice. A
 // task reads its camera as ${NOMAD_META_ferry.camera} in its config, and as
-// NOMAD_META_ferry_camera in its environment. The job's meta
+// NOMAD_META_ferry_camera in its environment. The template group's meta
 // ferry.plan_hash is a hash of the expanded job, and the service registers
 // a job only when that hash differs from the one Nomad has.
+//
+// Nomad runs every finished group of a batch job again when the job gets a
+// new version. So when the service registers a batch job, each expanded
+// group that is unchanged and whose newest allocation completed, or that
+// it registered with count 0 before, gets count 0, and its finished
+// allocation stays. A group whose spec changes, such as one moved to
+// another node, gets count 1 and runs again.
 //
 // # Selectors
 //

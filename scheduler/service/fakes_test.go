@@ -124,6 +124,11 @@ func (c *fakeCluster) Register(_ context.Context, job *api.Job) error {
 	return nil
 }
 
+// Allocations returns none, so no batch group counts as finished.
+func (c *fakeCluster) Allocations(context.Context, *api.Job) ([]*api.AllocationListStub, error) {
+	return nil, nil
+}
+
 // Wait blocks until ctx ends, because the tests drive passes through the
 // catalog and the clock.
 func (c *fakeCluster) Wait(ctx context.Context, index uint64) (uint64, error) {

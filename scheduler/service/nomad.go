@@ -25,6 +25,8 @@ type Cluster interface {
 	TemplateJobs(ctx context.Context) ([]*api.Job, error)
 	// Register submits a job.
 	Register(ctx context.Context, job *api.Job) error
+	// Allocations lists the allocations of a job.
+	Allocations(ctx context.Context, job *api.Job) ([]*api.AllocationListStub, error)
 	// Wait blocks until Nomad's jobs or nodes change after index, or the
 	// query's wait time ends, and returns the index to wait on next.
 	Wait(ctx context.Context, index uint64) (uint64, error)

@@ -267,6 +267,15 @@ func (s *Service) reconcileJob(ctx context.Context, job *api.Job, cat Catalog, n
 	if !res.Changed {
 		return st, nil
 	}
+	if deref(job.Type) == api.JobTypeBatch {
+		allocs, err := s.nomad.Allocations(ctx, job)
+		if err != nil {
+			return st, err
+		}
+		if heldGroups := holdFinishedGroups(res.Job, job, allocs); len(heldGroups) > 0 {
+			s.log.Info("registering finished batch groups with count 0 so that Nomad does not run them again", "job_id", id, "groups", len(heldGroups))
+		}
+	}
 	if err := s.nomad.Register(ctx, res.Job); err != nil {
 		return st, err
 	}

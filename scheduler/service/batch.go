@@ -1,0 +1,70 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// Nomad (scheduler/reconciler/filters.go, filterOldTerminalAllocs, in
+// v2.0) ignores the finished allocations of a batch job once the job has a
+// newer version, so every registration of a changed batch job runs each
+// finished group again, changed or not. The service therefore registers a
+// finished, unchanged group of a batch job with count 0: Nomad then has
+// nothing to place for it, and its finished allocation stays as it is.
+
+// Allocations lists the allocations of the job.
+func (c *NomadCluster) Allocations(ctx context.Context, job *api.Job) ([]*api.AllocationListStub, error) {
+	q := (&api.QueryOptions{Namespace: deref(job.Namespace)}).WithContext(ctx)
+	allocs, _, err := c.Client.Jobs().Allocations(deref(job.ID), true, q)
+	if err != nil {
+		return nil, fmt.Errorf("list allocations of nomad job %q: %w", deref(job.ID), err)
+	}
+	return allocs, nil
+}
+
+// holdFinishedGroups sets count 0 on each expanded group of out, the new
+// expansion of the batch job registered, that is unchanged from the
+// registered group and is done: the registered group has count 0 already,
+// or the newest allocation of the group completed under the registered
+// version. It returns the names of those groups. A group whose spec
+// changed keeps count 1, so that Nomad runs it again, as it would for any
+// changed batch group.
+func holdFinishedGroups(out, registered *api.Job, allocs []*api.AllocationListStub) []string {
+	if deref(registered.Type) != api.JobTypeBatch {
+		return nil
+	}
+	newest := make(map[string]*api.AllocationListStub)
+	for _, a := range allocs {
+		if n := newest[a.TaskGroup]; n == nil || a.CreateIndex > n.CreateIndex {
+			newest[a.TaskGroup] = a
+		}
+	}
+	var held []string
+	for _, tg := range out.TaskGroups {
+		name := deref(tg.Name)
+		old := findGroup(registered, name)
+		if !IsExpandedGroup(tg) || old == nil || !sameExceptCount(tg, old) {
+			continue
+		}
+		done := deref(old.Count) == 0
+		if a := newest[name]; a != nil && a.ClientStatus == api.AllocClientStatusComplete && a.JobVersion == deref(registered.Version) {
+			done = true
+		}
+		if done {
+			tg.Count = pointer(0)
+			held = append(held, name)
+		}
+	}
+	return held
+}
+
+// sameExceptCount reports whether two groups are equal apart from their
+// count.
+func sameExceptCount(a, b *api.TaskGroup) bool {
+	ca, cb := copyGroup(a), copyGroup(b)
+	ca.Count, cb.Count = nil, nil
+	return bytes.Equal(encodeGroup(ca), encodeGroup(cb))
+}
