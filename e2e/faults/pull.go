@@ -117,18 +117,12 @@ func (s *suite) pullRound(ctx context.Context, p *plugin, reg *pullRegistry, fau
 	return s.finishTask(ctx, p, s.docker, t)
 }
 
-// startAgain waits for the driver to remove any container of the attempt
-// cut off by the kill, then sends StartTask with a new task ID under the
-// same alloc and task name, as Nomad's task runner does on every attempt
-// (buildTaskConfig in client/allocrunner/taskrunner, Nomad 2.0). It
-// returns nil after counting a task lost.
+// startAgain sends StartTask with a new task ID under the same alloc and
+// task name, as Nomad's task runner does on every attempt (buildTaskConfig
+// in client/allocrunner/taskrunner, Nomad 2.0). The driver must remove any
+// container of the attempt cut off by the kill. It returns nil after
+// counting a task lost.
 func (s *suite) startAgain(ctx context.Context, p *plugin, alloc *harness.AllocDir, cfg *plugins.TaskConfig) (*task, error) {
-	strays, err := s.waitGone(ctx, cfg.ID, strayGrace)
-	if err != nil {
-		return nil, err
-	}
-	s.report.StrayContainers += strays
-
 	retry := *cfg
 	retry.ID = cfg.ID[:strings.LastIndex(cfg.ID, "/")+1] + randomHex(4)
 	before, err := harness.ReadRotatedLogs(filepath.Join(alloc.Dir, "alloc", "logs"), cfg.Name, "stdout")
@@ -147,7 +141,13 @@ func (s *suite) startAgain(ctx context.Context, p *plugin, alloc *harness.AllocD
 		s.forget(ctx, p, s.docker, t)
 		return nil, nil
 	}
-	return t, s.recordStart(ctx, t)
+	if err := s.recordStart(ctx, t); err != nil {
+		return nil, err
+	}
+
+	strays, err := s.waitGone(ctx, cfg.ID, strayGrace)
+	s.report.StrayContainers += strays
+	return t, err
 }
 
 // waitGone waits up to grace for the containers of taskID to go, then
