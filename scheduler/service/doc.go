@@ -68,7 +68,10 @@
 // Config.VanishGrace (camera_gone). Failed reads, and an empty catalog
 // read within Config.EmptyGrace of failed ones, never count towards that
 // grace, because a restarted Consul lists no storage until the registrars
-// publish again.
+// publish again. For the same reason, for Config.EmptyGrace after a failed
+// read or a Consul restart (the catalog's index going backwards), a node
+// that a read misses keeps its last holdings, so its groups stay on it
+// unless its Nomad node is down, draining or ineligible.
 //
 // A selector that matches no camera at all is an error in Status that
 // names the selector's sites and tags, since it is almost always a typo.

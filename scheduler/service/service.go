@@ -24,8 +24,9 @@ type Config struct {
 	// Resync is the time between passes when nothing changes. Default 1m.
 	Resync time.Duration
 	// EmptyGrace is how long after a failed catalog read an empty catalog
-	// is ignored. It should exceed the registrars' publish period.
-	// Default 2m.
+	// is ignored, and how long after a failed read or a Consul restart a
+	// node missing from the catalog keeps its last holdings. It should
+	// exceed the registrars' publish period. Default 2m.
 	EmptyGrace time.Duration
 	// VanishGrace is how long successful catalog reads must miss a camera
 	// before the groups of that camera are removed. Failed reads and
@@ -148,6 +149,11 @@ type catalogState struct {
 	gapSince time.Time
 	// absence records when accepted reads last listed each camera.
 	absence Absence
+	// lastIndex is the index of the last successful read, and settleSince
+	// when the catalog began settling after a failed read or a Consul
+	// restart, or zero when it is not settling.
+	lastIndex   uint64
+	settleSince time.Time
 }
 
 // acceptCatalog records a catalog read and updates the catalog to plan
@@ -166,6 +172,9 @@ func (s *Service) acceptCatalog(u catalogUpdate, st *catalogState) {
 		if st.gapSince.IsZero() {
 			st.gapSince = now
 		}
+		if st.settleSince.IsZero() {
+			st.settleSince = now
+		}
 		return
 	}
 	s.status.CatalogError = ""
@@ -176,9 +185,9 @@ func (s *Service) acceptCatalog(u catalogUpdate, st *catalogState) {
 		return
 	}
 	st.gapSince = time.Time{}
+	accepted := s.settle(u, st, now)
 	st.absence.Grace = s.cfg.VanishGrace
-	st.absence.record(u.catalog.Holdings, now)
-	accepted := u.catalog
+	st.absence.record(accepted.Holdings, now)
 	accepted.Absence = st.absence.clone()
 	st.last = &accepted
 	s.status.CatalogReadAt = now

@@ -21,7 +21,7 @@ func runService(args []string) error {
 	var c clientFlags
 	c.register(fs, false)
 	resync := fs.Duration("resync", time.Minute, "time between passes when nothing changes")
-	emptyGrace := fs.Duration("empty-grace", 2*time.Minute, "time after a failed catalog read during which an empty catalog is ignored; set above the registrars' period")
+	emptyGrace := fs.Duration("empty-grace", 2*time.Minute, "time after a failed catalog read or a Consul restart during which an empty catalog is ignored and a node missing from the catalog keeps its last holdings; set above the registrars' period")
 	vanishGrace := fs.Duration("vanish-grace", 10*time.Minute, "time that successful catalog reads must miss a camera before its groups are removed")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9464", "address of the /metrics and /v1/status HTTP server; empty disables it")
 	if err := fs.Parse(args); err != nil {
