@@ -130,7 +130,7 @@ func (p *Publisher) applyService(ctx context.Context, pub Publication) error {
 			Name:    "camera storage readable",
 			TTL:     p.checkTTL.String(),
 			Status:  checkStatus(pub),
-			Notes:   "critical when a camera storage folder cannot be read, or when the registrar stops renewing it",
+			Notes:   "critical when a camera storage root cannot be read, or when the registrar stops renewing it; the output also lists unreadable camera folders",
 		},
 	}
 	opts := api.ServiceRegisterOpts{}.WithContext(ctx)
@@ -184,7 +184,7 @@ func (p *Publisher) deleteKV(ctx context.Context, pub Publication) error {
 // syncs it to the catalog only when the status or output changes.
 func (p *Publisher) updateCheck(pub Publication) error {
 	output := pub.HealthOutput
-	if pub.Healthy {
+	if output == "" {
 		output = "all camera storage folders readable"
 	}
 	if err := p.client.Agent().UpdateTTL(p.cfg.CheckID(), output, checkStatus(pub)); err != nil {

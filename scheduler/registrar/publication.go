@@ -26,10 +26,13 @@ type Publication struct {
 	Meta        map[string]string `json:"meta"`
 	// Details are the per-camera documents, by KV key.
 	Details map[string]CameraDetail `json:"details"`
-	// Healthy is false when a storage folder could not be read, and
-	// HealthOutput then names it.
+	// Healthy is false when a storage root could not be read.
+	// HealthOutput names each unreadable root and camera folder.
 	Healthy      bool   `json:"healthy"`
 	HealthOutput string `json:"health_output"`
+	// Unreadable are the camera folders left out because they could not
+	// be read, with the error, by camera id as found on disk.
+	Unreadable map[string]string `json:"unreadable_cameras,omitempty"`
 
 	// rawKV is the encoded KV documents as Consul holds them; only the
 	// publisher's record of Consul's state sets it.
@@ -78,19 +81,28 @@ func SanitizeID(id string) string {
 
 // Build computes the publication from one scan. It is a pure function of
 // its input: spans come from inventory.Spans, tags are each camera's tags
-// by camera id as found on disk, and scanErr is Rescan's error.
+// by camera id as found on disk, and scanErr is Rescan's error. Hidden
+// folders, lost+found, folders without recordings and unreadable camera
+// folders are not published, and only an unreadable root makes the node
+// unhealthy.
 func Build(cfg *Config, snap inventory.Snapshot, spans map[string]inventory.Span, tags map[string][]string, scanErr error) Publication {
+	roots := append(slices.Clone(cfg.Roots), cfg.ReplicaRoots...)
+	problems := splitScanError(scanErr, roots, snap)
 	pub := Publication{
-		ServiceID:   cfg.ServiceID(),
-		ServiceName: cfg.ServiceName,
-		Details:     make(map[string]CameraDetail),
-		Healthy:     scanErr == nil,
+		ServiceID:    cfg.ServiceID(),
+		ServiceName:  cfg.ServiceName,
+		Details:      make(map[string]CameraDetail),
+		Healthy:      problems.roots == nil,
+		HealthOutput: healthOutput(problems),
 	}
-	if scanErr != nil {
-		pub.HealthOutput = scanErr.Error()
+	if len(problems.cameras) > 0 {
+		pub.Unreadable = problems.cameras
 	}
 
 	for _, cam := range snap.Cameras {
+		if ok, _ := publishable(cam, problems.cameras); !ok {
+			continue
+		}
 		detail := cfg.detail(cam.ID)
 		detail.Bytes = cam.Bytes
 		detail.Recordings = cam.Recordings

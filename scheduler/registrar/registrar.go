@@ -57,21 +57,31 @@ func New(cfg *Config, log hclog.Logger) (*Registrar, error) {
 // writing anything.
 func (r *Registrar) Scan() Publication {
 	snap, err := r.inventory.Rescan()
+	pub := Build(r.cfg, snap, r.inventory.Spans(), r.readAllTags(snap), err)
 	text := ""
 	if err != nil {
 		text = err.Error()
 	}
 	if text != r.lastScanErr {
-		if err != nil {
-			r.log.Warn("camera storage scan incomplete", "node", r.cfg.Node, "error", err)
-		} else {
-			r.log.Info("camera storage readable again", "node", r.cfg.Node)
-		}
+		r.logScanChange(pub, err)
 		r.lastScanErr = text
 	}
-	pub := Build(r.cfg, snap, r.inventory.Spans(), r.readAllTags(snap), err)
 	r.reportSanitized(pub)
 	return pub
+}
+
+// logScanChange logs a scan error that differs from the previous one, with
+// one line per unreadable camera folder, or that the storage is readable
+// again.
+func (r *Registrar) logScanChange(pub Publication, err error) {
+	if err == nil {
+		r.log.Info("camera storage readable again", "node", r.cfg.Node)
+		return
+	}
+	r.log.Warn("camera storage scan incomplete", "node", r.cfg.Node, "error", err)
+	for camera, reason := range pub.Unreadable {
+		r.log.Warn("camera folder unreadable; publishing the node without the camera", "node", r.cfg.Node, "camera", camera, "error", reason)
+	}
 }
 
 // readAllTags reads each camera's tags files. A problem is logged when it
