@@ -33,6 +33,8 @@ type Publisher struct {
 	// until the first Apply reads it back from Consul.
 	last   *Publication
 	Writes Writes
+	// owner identifies this process in the service meta under MetaOwner.
+	owner string
 	// trace, when set, is called after each write with its kind and key,
 	// so that tests can check the order of writes.
 	trace func(kind, key string)
@@ -44,7 +46,7 @@ func NewPublisher(cfg *Config) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("consul client for %q: %w", cfg.ConsulAddr, err)
 	}
-	return &Publisher{client: client, cfg: cfg, checkTTL: 3 * time.Duration(cfg.Period)}, nil
+	return &Publisher{client: client, cfg: cfg, checkTTL: 3 * time.Duration(cfg.Period), owner: newOwner(cfg)}, nil
 }
 
 // Apply brings Consul in line with pub and renews the storage check. After
@@ -98,6 +100,9 @@ func (p *Publisher) read(ctx context.Context) (*Publication, error) {
 	if err != nil && !(errors.As(err, &status) && status.Code == http.StatusNotFound) {
 		return nil, fmt.Errorf("read service %q from consul: %w", p.cfg.ServiceID(), err)
 	}
+	if err := p.checkOwner(svc); err != nil {
+		return nil, err
+	}
 	if svc != nil {
 		held.ServiceID, held.ServiceName = svc.ID, svc.Service
 		held.Tags, held.Meta = svc.Tags, svc.Meta
@@ -115,8 +120,9 @@ func (p *Publisher) read(ctx context.Context) (*Publication, error) {
 }
 
 func (p *Publisher) applyService(ctx context.Context, pub Publication) error {
+	meta := p.serviceMeta(pub)
 	if p.last.ServiceID == pub.ServiceID && p.last.ServiceName == pub.ServiceName &&
-		slices.Equal(sortedCopy(p.last.Tags), pub.Tags) && maps.Equal(p.last.Meta, pub.Meta) {
+		slices.Equal(sortedCopy(p.last.Tags), pub.Tags) && maps.Equal(p.last.Meta, meta) {
 		return nil
 	}
 
@@ -124,7 +130,7 @@ func (p *Publisher) applyService(ctx context.Context, pub Publication) error {
 		ID:   pub.ServiceID,
 		Name: pub.ServiceName,
 		Tags: pub.Tags,
-		Meta: pub.Meta,
+		Meta: meta,
 		Check: &api.AgentServiceCheck{
 			CheckID: p.cfg.CheckID(),
 			Name:    "camera storage readable",
@@ -140,7 +146,7 @@ func (p *Publisher) applyService(ctx context.Context, pub Publication) error {
 	p.Writes.Registrations++
 	p.traceWrite("register", pub.ServiceID)
 	p.last.ServiceID, p.last.ServiceName = pub.ServiceID, pub.ServiceName
-	p.last.Tags, p.last.Meta = pub.Tags, pub.Meta
+	p.last.Tags, p.last.Meta = pub.Tags, meta
 	return nil
 }
 
@@ -194,9 +200,14 @@ func (p *Publisher) updateCheck(pub Publication) error {
 }
 
 // Withdraw deregisters the service and deletes this node's KV documents, so
-// the catalog no longer lists the node as a holder.
+// the catalog no longer lists the node as a holder. It leaves both alone
+// when another registrar has taken the node over.
 func (p *Publisher) Withdraw(ctx context.Context) error {
 	opts := (&api.QueryOptions{}).WithContext(ctx)
+	svc, _, err := p.client.Agent().Service(p.cfg.ServiceID(), opts)
+	if err == nil && svc.Meta[MetaOwner] != "" && svc.Meta[MetaOwner] != p.owner {
+		return fmt.Errorf("%w: not withdrawing node %q, because the registrar %s publishes it now", ErrNodeTaken, p.cfg.Node, svc.Meta[MetaOwner])
+	}
 	if err := p.client.Agent().ServiceDeregisterOpts(p.cfg.ServiceID(), opts); err != nil {
 		return fmt.Errorf("deregister service %q from consul: %w", p.cfg.ServiceID(), err)
 	}

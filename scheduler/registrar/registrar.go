@@ -123,6 +123,12 @@ func (r *Registrar) reportSanitized(pub Publication) {
 	}
 }
 
+// Claim returns an error wrapping ErrNodeTaken when another live
+// registrar publishes this node, as Publisher.Claim does.
+func (r *Registrar) Claim(ctx context.Context) error {
+	return r.publisher.Claim(ctx)
+}
+
 // Sync scans and publishes once.
 func (r *Registrar) Sync(ctx context.Context) error {
 	return r.publisher.Apply(ctx, r.Scan())

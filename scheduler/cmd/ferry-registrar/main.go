@@ -53,6 +53,12 @@ func run(args []string, stdout io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if err := reg.Claim(ctx); errors.Is(err, registrar.ErrNodeTaken) {
+		return err
+	} else if err != nil {
+		// Run retries until Consul answers, and checks the owner again then.
+		logger.Warn("cannot check whether another registrar publishes this node", "node", cfg.Node, "error", err)
+	}
 	serverDone, err := startRecordings(ctx, cfg, recordings, logger)
 	if err != nil {
 		return err
