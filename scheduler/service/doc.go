@@ -7,7 +7,7 @@
 // A template job marks itself with job metadata:
 //
 //	meta = {
-//	  "ferry.selector"   = "site=downtown"   // or cameras=a,b or tag=t; join clauses with ';'
+//	  "ferry.selector"   = "site=downtown"   // or cameras=a,b or tag=t; join clauses with ';', which all must match
 //	  "ferry.template"   = "motion"          // the task group to copy
 //	  "ferry.locality"   = "required"        // or preferred, the default
 //	  "ferry.time_range" = "2026-01-01T00:00:00Z/2026-01-02T00:00:00Z" // optional
@@ -34,6 +34,11 @@
 //
 // # Selectors
 //
+// A selector is clauses joined with ';', and a camera must match every
+// clause. A clause is key=value, and a comma-separated value matches any of
+// its sites or camera ids, but every one of its tags. Since a camera has
+// one site and one id, a second site= or cameras= clause is an error that
+// asks for one clause with several values, such as site=downtown,harbour.
 // "site=" matches the site of a camera's first holder by node name.
 // "tag=" matches the camera's own tags: the union of the tags that each
 // holder's registrar read from the camera folder's .tags file. A site is

@@ -184,6 +184,8 @@ func TestParseSpecBadInput(t *testing.T) {
 		{"empty range", map[string]string{MetaTimeRange: "2026-01-02T00:00:00Z/2026-01-02T00:00:00Z"}, []string{MetaTimeRange, `"2026-01-02T00:00:00Z/2026-01-02T00:00:00Z"`, "empty"}},
 		{"camera id with space", map[string]string{MetaSelector: "cameras=north gate"}, []string{MetaSelector, `"north gate"`, catalog.SanitizeID("north gate")}},
 		{"camera id with colon", map[string]string{MetaSelector: "cameras=cam:1"}, []string{`"cam:1"`, catalog.SanitizeID("cam:1")}},
+		{"site clause twice", map[string]string{MetaSelector: "site=downtown;site=harbour"}, []string{MetaSelector, `"site=harbour"`, "site=a,b"}},
+		{"cameras clause twice", map[string]string{MetaSelector: "cameras=a;camera=b"}, []string{`"camera=b"`, "cameras=a,b"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

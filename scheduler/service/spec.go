@@ -94,13 +94,18 @@ func parseSelector(raw string, spec *Spec) error {
 	if strings.TrimSpace(raw) == "" {
 		return fmt.Errorf("selector is empty; use cameras=a,b or site=s1 or tag=t")
 	}
+	seen := make(map[string]string)
 	for _, clause := range strings.Split(raw, ";") {
 		key, value, ok := strings.Cut(strings.TrimSpace(clause), "=")
+		key = strings.TrimSpace(key)
 		values := splitList(value)
 		if !ok || len(values) == 0 {
 			return fmt.Errorf("clause %q is not key=value; use cameras=a,b or site=s1 or tag=t", clause)
 		}
-		switch strings.TrimSpace(key) {
+		if err := checkRepeat(seen, key, clause); err != nil {
+			return err
+		}
+		switch key {
 		case "cameras", "camera":
 			if err := checkCameraIDs(values); err != nil {
 				return fmt.Errorf("clause %q: %w", clause, err)
@@ -116,6 +121,25 @@ func parseSelector(raw string, spec *Spec) error {
 	}
 	slices.Sort(spec.Cameras)
 	spec.Cameras = slices.Compact(spec.Cameras)
+	return nil
+}
+
+// checkRepeat rejects a second site or cameras clause. Every clause must
+// match, and a camera has one site and one id, so two such clauses could
+// only match when they name the same value: several sites or cameras go
+// in one clause, which matches any of them.
+func checkRepeat(seen map[string]string, key, clause string) error {
+	if key == "camera" {
+		key = "cameras"
+	}
+	if key != "site" && key != "cameras" {
+		return nil
+	}
+	if first, ok := seen[key]; ok {
+		return fmt.Errorf("clause %q repeats %s= after clause %q, and every clause must match: list the values in one clause, such as %s=a,b, which matches any of them",
+			strings.TrimSpace(clause), key, first, key)
+	}
+	seen[key] = strings.TrimSpace(clause)
 	return nil
 }
 
