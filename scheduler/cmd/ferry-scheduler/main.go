@@ -7,10 +7,12 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,16 +21,33 @@ import (
 	nomadapi "github.com/hashicorp/nomad/api"
 )
 
+// usage is the help text of the command.
+const usage = `Usage:
+  ferry-scheduler run [flags]              reconcile until stopped
+  ferry-scheduler plan [flags] JOBFILE     print the placement of a job, register nothing
+  ferry-scheduler status [flags]           print cameras, holders, groups and allocations
+  ferry-scheduler COMMAND -h               list the flags of a command
+`
+
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	err := run(os.Args[1:], os.Stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		// The flag set has printed its usage.
+		return
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "ferry-scheduler:", err)
 		os.Exit(1)
 	}
 }
 
 func run(args []string, stdout io.Writer) error {
+	if len(args) > 0 && slices.Contains([]string{"help", "-h", "-help", "--help"}, args[0]) {
+		_, err := io.WriteString(stdout, usage)
+		return err
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return fmt.Errorf("missing command: use run, plan JOBFILE or status")
+		return fmt.Errorf("missing command: use run, plan JOBFILE or status, or help")
 	}
 	mode, args := args[0], args[1:]
 	switch mode {
@@ -53,7 +72,7 @@ type clientFlags struct {
 
 func (c *clientFlags) register(fs *flag.FlagSet, withOutput bool) {
 	fs.StringVar(&c.consulAddr, "consul-addr", "127.0.0.1:8500", "Consul agent HTTP address, host:port")
-	fs.StringVar(&c.nomadAddr, "nomad-addr", "", "Nomad HTTP address (default $NOMAD_ADDR, else http://127.0.0.1:4646)")
+	fs.StringVar(&c.nomadAddr, "nomad-addr", "", "Nomad HTTP address; http:// is added when it has no scheme (default $NOMAD_ADDR, else http://127.0.0.1:4646)")
 	fs.StringVar(&c.serviceName, "service-name", "camera-storage", "Consul service that the storage registrars publish")
 	fs.StringVar(&c.kvPrefix, "kv-prefix", "ferry/storage", "Consul KV folder of the registrars' per-camera documents")
 	if withOutput {
@@ -80,13 +99,38 @@ func (c *clientFlags) clients() (*consulapi.Client, *nomadapi.Client, error) {
 	}
 	nomadCfg := nomadapi.DefaultConfig()
 	if c.nomadAddr != "" {
-		nomadCfg.Address = c.nomadAddr
+		nomadCfg.Address = withScheme(c.nomadAddr)
 	}
 	nomad, err := nomadapi.NewClient(nomadCfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("nomad client for %q: %w", nomadCfg.Address, err)
 	}
 	return consul, nomad, nil
+}
+
+// withScheme adds http:// to a Nomad address given as host:port, which the
+// Nomad client would otherwise reject.
+func withScheme(addr string) string {
+	if strings.Contains(addr, "://") {
+		return addr
+	}
+	return "http://" + addr
+}
+
+// parseInterspersed parses flags that come before, between or after the
+// positional arguments, and returns the positional arguments.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
 
 func (c *clientFlags) catalog(consul *consulapi.Client) *service.ConsulCatalog {

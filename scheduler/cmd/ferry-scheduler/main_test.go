@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -64,6 +66,52 @@ func TestReadJobJSON(t *testing.T) {
 			}
 			if got := ptrValue(job.ID); got != tt.wantID {
 				t.Errorf("job ID %q, want %q", got, tt.wantID)
+			}
+		})
+	}
+}
+
+func TestRunHelpPrintsUsage(t *testing.T) {
+	for _, arg := range []string{"help", "-h", "--help"} {
+		t.Run(arg, func(t *testing.T) {
+			var out strings.Builder
+			if err := run([]string{arg}, &out); err != nil {
+				t.Fatalf("run(%q): %v", arg, err)
+			}
+			if !strings.Contains(out.String(), "ferry-scheduler plan [flags] JOBFILE") {
+				t.Errorf("output %q, want the usage", out.String())
+			}
+		})
+	}
+	if err := run([]string{"status", "-h"}, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("run(status -h) = %v, want flag.ErrHelp, which main exits on without an error", err)
+	}
+}
+
+func TestParseInterspersedFlags(t *testing.T) {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	output := fs.String("o", "text", "")
+	files, err := parseInterspersed(fs, []string{"job.hcl", "-o", "json"})
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	if len(files) != 1 || files[0] != "job.hcl" {
+		t.Errorf("positional arguments %q, want [job.hcl]", files)
+	}
+	if *output != "json" {
+		t.Errorf("-o = %q, want json", *output)
+	}
+}
+
+func TestNomadAddrScheme(t *testing.T) {
+	cases := []struct{ addr, want string }{
+		{"127.0.0.1:4646", "http://127.0.0.1:4646"},
+		{"https://nomad.example:4646", "https://nomad.example:4646"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.addr, func(t *testing.T) {
+			if got := withScheme(tc.addr); got != tc.want {
+				t.Errorf("withScheme(%q) = %q, want %q", tc.addr, got, tc.want)
 			}
 		})
 	}

@@ -25,11 +25,12 @@ func runPlan(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("ferry-scheduler plan", flag.ContinueOnError)
 	var c clientFlags
 	c.register(fs, true)
-	if err := fs.Parse(args); err != nil {
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("plan takes one job file, HCL or JSON; got %d arguments", fs.NArg())
+	if len(files) != 1 {
+		return fmt.Errorf("plan takes one job file, HCL or JSON; got %d arguments", len(files))
 	}
 	if err := c.validate(); err != nil {
 		return err
@@ -40,12 +41,12 @@ func runPlan(args []string, stdout io.Writer) error {
 	}
 	ctx := context.Background()
 
-	job, err := readJob(nomad, fs.Arg(0))
+	job, err := readJob(nomad, files[0])
 	if err != nil {
 		return err
 	}
 	if !service.IsTemplateJob(job) {
-		return fmt.Errorf("job file %q: job has no meta %q, so ferry-scheduler does not expand it; add a selector such as site=s1", fs.Arg(0), service.MetaSelector)
+		return fmt.Errorf("job file %q: job has no meta %q, so ferry-scheduler does not expand it; add a selector such as site=s1", files[0], service.MetaSelector)
 	}
 	if err := addRegisteredGroups(ctx, nomad, job); err != nil {
 		return err
