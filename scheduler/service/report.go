@@ -50,6 +50,10 @@ type GroupReport struct {
 	// Problem is the reason no allocation of the group runs, or empty
 	// when one does.
 	Problem string `json:"problem,omitempty"`
+	// Kept is set when the current catalog gives the group's camera no
+	// placement and the group stays as registered, such as while its
+	// camera is missing from the catalog.
+	Kept *GroupChange `json:"kept,omitempty"`
 }
 
 // AllocReport is one allocation of an expanded group.
@@ -92,6 +96,7 @@ func BuildReport(ctx context.Context, nomad *NomadCluster, cat Catalog) (Report,
 		if err != nil {
 			return Report{}, err
 		}
+		markKept(groups, res.Kept)
 		rep.Groups = append(rep.Groups, groups...)
 	}
 	return rep, nil
@@ -130,4 +135,16 @@ func jobGroups(ctx context.Context, client *api.Client, job *api.Job) ([]GroupRe
 		out = append(out, g)
 	}
 	return out, nil
+}
+
+// markKept sets Kept on each group that the expansion keeps without a
+// placement.
+func markKept(groups []GroupReport, kept []GroupChange) {
+	for i := range groups {
+		for _, k := range kept {
+			if k.Group == groups[i].Group {
+				groups[i].Kept = &k
+			}
+		}
+	}
 }

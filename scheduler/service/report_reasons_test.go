@@ -79,3 +79,14 @@ func TestMetaAdded(t *testing.T) {
 		})
 	}
 }
+
+func TestMarkKeptGroups(t *testing.T) {
+	groups := []GroupReport{{Group: "detect-cam-a"}, {Group: "detect-cam-b"}}
+	markKept(groups, []GroupChange{{Group: "detect-cam-b", Camera: "cam-b", Reason: ReasonMissing}})
+	if groups[0].Kept != nil {
+		t.Errorf("detect-cam-a kept = %+v, want nil", groups[0].Kept)
+	}
+	if groups[1].Kept == nil || groups[1].Kept.Reason != ReasonMissing {
+		t.Errorf("detect-cam-b kept = %+v, want reason %q", groups[1].Kept, ReasonMissing)
+	}
+}

@@ -67,3 +67,18 @@ func TestJSONOutputSnakeCase(t *testing.T) {
 		})
 	}
 }
+
+func TestStatusTextShowsKeptGroup(t *testing.T) {
+	rep := service.Report{Groups: []service.GroupReport{{
+		Job: "detect", Group: "detect-cam-a", Camera: "cam-a", Node: "edge-1", Reason: "local", Local: true,
+		Kept: &service.GroupChange{Group: "detect-cam-a", Camera: "cam-a", Reason: service.ReasonMissing, Detail: `the catalog does not list camera "cam-a"`},
+	}}}
+	var out bytes.Buffer
+	if err := writeStatusText(&out, rep); err != nil {
+		t.Fatal(err)
+	}
+	want := `kept: group "detect-cam-a" of job "detect" stays on "edge-1" without a placement: camera_missing: the catalog does not list camera "cam-a"`
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("status text %q, want the line %q", out.String(), want)
+	}
+}

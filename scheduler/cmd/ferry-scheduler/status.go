@@ -71,6 +71,9 @@ func writeStatusText(w io.Writer, rep service.Report) error {
 		if g.Problem != "" {
 			fmt.Fprintf(w, "not running: group %q of job %q: %s\n", g.Group, g.Job, g.Problem)
 		}
+		if g.Kept != nil {
+			fmt.Fprintf(w, "kept: group %q of job %q stays on %q without a placement: %s: %s\n", g.Group, g.Job, g.Node, g.Kept.Reason, g.Kept.Detail)
+		}
 	}
 	for _, u := range rep.Unplaced {
 		fmt.Fprintf(w, "no group: camera %q of job %q: %s: %s\n", u.Camera, u.Job, u.Reason, u.Detail)
