@@ -10,13 +10,15 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/ferry-video/ferry/scheduler/placement"
 	"github.com/ferry-video/ferry/scheduler/service"
 	nomadapi "github.com/hashicorp/nomad/api"
 )
 
 // planOutput is the JSON output of the plan command.
 type planOutput struct {
-	// WouldRegister is true when the job in Nomad differs from the plan.
+	// WouldRegister is true when the service would register the job as
+	// Nomad has it, or when Nomad does not have the job.
 	WouldRegister bool `json:"would_register"`
 	service.JobStatus
 }
@@ -48,7 +50,8 @@ func runPlan(args []string, stdout io.Writer) error {
 	if !service.IsTemplateJob(job) {
 		return fmt.Errorf("job file %q: job has no meta %q, so ferry-scheduler does not expand it; add a selector such as site=s1", files[0], service.MetaSelector)
 	}
-	if err := addRegisteredGroups(ctx, nomad, job); err != nil {
+	registered, err := addRegisteredGroups(ctx, nomad, job)
+	if err != nil {
 		return err
 	}
 	cat, _, err := c.catalog(consul).Read(ctx, 0)
@@ -60,7 +63,7 @@ func runPlan(args []string, stdout io.Writer) error {
 		return err
 	}
 
-	res, err := service.Expand(job, cat, nodes)
+	res, err := expandPlan(job, registered, cat, nodes)
 	if err != nil {
 		return err
 	}
@@ -72,6 +75,27 @@ func runPlan(args []string, stdout io.Writer) error {
 		return writeJSON(stdout, out)
 	}
 	return writePlanText(stdout, res)
+}
+
+// expandPlan expands the job file, with the expanded groups of the job as
+// Nomad has it (registered, nil when Nomad has none). Changed is whether
+// the service would register the job as Nomad has it now, because the
+// service expands that job, whose template carries the plan hash and
+// Nomad's defaults that the file lacks.
+//
+// NOTE: a job file that differs from Nomad's job does not make Changed
+// true, because the service sees that change only after nomad job run.
+func expandPlan(job, registered *nomadapi.Job, cat service.Catalog, nodes []placement.Node) (service.Result, error) {
+	res, err := service.Expand(job, cat, nodes)
+	if err != nil || registered == nil {
+		return res, err
+	}
+	current, err := service.Expand(registered, cat, nodes)
+	if err != nil {
+		return service.Result{}, err
+	}
+	res.Changed = current.Changed
+	return res, nil
 }
 
 // readJob reads a JSON job, bare or wrapped in {"Job": ...}, or parses an
@@ -103,22 +127,23 @@ func readJob(nomad *nomadapi.Client, path string) (*nomadapi.Job, error) {
 }
 
 // addRegisteredGroups adds the expanded groups of the job as Nomad has it,
-// so the plan keeps their placements as the service would.
-func addRegisteredGroups(ctx context.Context, nomad *nomadapi.Client, job *nomadapi.Job) error {
+// so the plan keeps their placements as the service would. It returns the
+// job as Nomad has it, or nil when Nomad does not have it.
+func addRegisteredGroups(ctx context.Context, nomad *nomadapi.Client, job *nomadapi.Job) (*nomadapi.Job, error) {
 	q := (&nomadapi.QueryOptions{Namespace: ptrValue(job.Namespace)}).WithContext(ctx)
 	current, _, err := nomad.Jobs().Info(ptrValue(job.ID), q)
 	if err != nil {
 		if strings.Contains(err.Error(), "404") {
-			return nil
+			return nil, nil
 		}
-		return fmt.Errorf("read nomad job %q: %w", ptrValue(job.ID), err)
+		return nil, fmt.Errorf("read nomad job %q: %w", ptrValue(job.ID), err)
 	}
 	for _, tg := range current.TaskGroups {
 		if service.IsExpandedGroup(tg) {
 			job.TaskGroups = append(job.TaskGroups, tg)
 		}
 	}
-	return nil
+	return current, nil
 }
 
 func writePlanText(w io.Writer, res service.Result) error {
