@@ -7,7 +7,9 @@
 # and it writes the camera id into the copy's group metadata ferry.camera.
 # The task config reads it as ${NOMAD_META_ferry.camera}, because Nomad 2.0
 # keeps the dot of a metadata key in interpolation. The task's environment
-# has it as NOMAD_META_ferry_camera.
+# has it as NOMAD_META_ferry_camera. When the scheduler registers the job
+# again, a group that finished and did not change gets count 0, so Nomad
+# does not run it a second time.
 #
 # Register the template once, then let ferry-scheduler expand it. `plan`
 # prints the groups it would register, and registers nothing:
@@ -25,7 +27,10 @@ job "motion-per-camera" {
   # Keys with dots need the map form of meta.
   meta = {
     # Selector forms. A clause is key=value, several clauses join with ';',
-    # and a camera must match every clause:
+    # and a camera must match every clause. A value may list several sites
+    # or camera ids and then matches any of them; give site= and cameras=
+    # once each, since a second one is an error. A camera must have every
+    # listed tag.
     #
     #   "cameras=north-gate,south-gate"  the camera ids the registrars publish
     #   "site=downtown"                  cameras whose first holder is at one
