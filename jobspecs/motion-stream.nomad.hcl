@@ -9,7 +9,8 @@
 # rtsp://<node address>:<rtsp port>/<camera id>. Two services are registered
 # in Consul per camera, both tagged camera:<id>, site:<site> and
 # node:<node name>: motion-stream (the HTTP endpoint, with a check of
-# /health, which returns 503 while no stream is being read) and
+# /health, which returns 503 until frames of the stream arrive and again
+# from the end of a stream until frames arrive again) and
 # motion-stream-rtsp (where to push the stream). The events of every camera
 # are then collected with:
 #

@@ -28,10 +28,12 @@ type EventJSON struct {
 
 // HealthReport is the JSON body of GET /health.
 type HealthReport struct {
-	// Status is "processing", "done", "failed", or "interrupted" while a
-	// live stream is not being read.
+	// Status is "processing", "done", "failed", "waiting" while no frame of
+	// a live stream has arrived yet, or "interrupted" after a live stream
+	// ended and until its frames arrive again.
 	Status string `json:"status"`
-	// Reason is the cause of the failure, set only when Status is "failed".
+	// Reason is the cause of the failure or of the wait, set only when
+	// Status is "failed", "waiting" or "interrupted".
 	Reason string `json:"reason,omitempty"`
 }
 
@@ -44,9 +46,10 @@ type Status struct {
 	events  []EventJSON
 	done    bool
 	failure string
-	// interruption is the reason a live stream is not being read, empty
-	// while it is.
-	interruption string
+	// pause is "waiting" or "interrupted" while no frames of a live stream
+	// arrive, with pauseReason as the cause, and empty while frames arrive.
+	pause       string
+	pauseReason string
 }
 
 // NewStatus returns the status of a camera whose processing has started.
@@ -73,19 +76,28 @@ func (s *Status) Fail(reason string) {
 	}
 }
 
-// Interrupt records that the live stream is not being read and why, until
-// Resume is called.
-func (s *Status) Interrupt(reason string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.interruption = reason
+// Wait records that no frame of the live stream has arrived yet, and why,
+// until Resume is called.
+func (s *Status) Wait(reason string) {
+	s.setPause("waiting", reason)
 }
 
-// Resume records that the live stream is being read again.
+// Interrupt records that the live stream ended and why, until Resume is
+// called.
+func (s *Status) Interrupt(reason string) {
+	s.setPause("interrupted", reason)
+}
+
+// Resume records that frames of the live stream arrive.
 func (s *Status) Resume() {
+	s.setPause("", "")
+}
+
+func (s *Status) setPause(pause, reason string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.interruption = ""
+	s.pause = pause
+	s.pauseReason = reason
 }
 
 // Finish marks processing as done.
@@ -97,7 +109,7 @@ func (s *Status) Finish() {
 
 // Handler returns the HTTP handler of /health and /events. /health returns
 // 200 while processing and after success, and 503 with the reason once
-// processing failed or while a live stream is interrupted.
+// processing failed or while no frames of a live stream arrive.
 func (s *Status) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", s.serveHealth)
@@ -113,8 +125,8 @@ func (s *Status) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	case s.failure != "":
 		report = HealthReport{Status: "failed", Reason: s.failure}
 		code = http.StatusServiceUnavailable
-	case s.interruption != "":
-		report = HealthReport{Status: "interrupted", Reason: s.interruption}
+	case s.pause != "":
+		report = HealthReport{Status: s.pause, Reason: s.pauseReason}
 		code = http.StatusServiceUnavailable
 	case s.done:
 		report.Status = "done"

@@ -24,6 +24,7 @@ func TestStatusHandler(t *testing.T) {
 		{"failed while processing", func(s *Status) { s.Fail("not a video") }, http.StatusServiceUnavailable, "failed", "not a video", 0, false},
 		{"stream interrupted", func(s *Status) { s.Interrupt("sender closed") }, http.StatusServiceUnavailable, "interrupted", "sender closed", 0, false},
 		{"stream resumed", func(s *Status) { s.Interrupt("sender closed"); s.Resume() }, http.StatusOK, "processing", "", 0, false},
+		{"stream waiting", func(s *Status) { s.Wait("no frame yet") }, http.StatusServiceUnavailable, "waiting", "no frame yet", 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,7 +1,6 @@
 package motion
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -57,7 +56,9 @@ func (s Stream) Validate() error {
 // StreamArgs returns the ffmpeg arguments that read the live stream and
 // print the scene score of every frame above the threshold to stdout.
 func (d Detector) StreamArgs(s Stream) []string {
-	args := []string{"-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"}
+	// -progress pipe:2 writes key=value blocks, "frame=N" among them, to
+	// stderr about twice a second, which shows when frames arrive.
+	args := []string{"-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:2"}
 	if s.Listen {
 		args = append(args, "-rtsp_flags", "listen")
 	} else {
@@ -75,16 +76,17 @@ func (d Detector) StreamArgs(s Stream) []string {
 }
 
 // Watch runs ffmpeg on the live stream and calls emit with each event, with
-// File set to the stream's name, while ffmpeg runs. It returns when ffmpeg
+// File set to the stream's name, while ffmpeg runs. It calls receiving, when
+// not nil, once ffmpeg reports its first decoded frame. It returns when ffmpeg
 // exits, with an error that wraps ErrStreamEnded, or with ctx's error once
 // ctx is done.
-func (d Detector) Watch(ctx context.Context, s Stream, emit func(Event)) error {
+func (d Detector) Watch(ctx context.Context, s Stream, emit func(Event), receiving func()) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	var stderr bytes.Buffer
+	stderr := &progressWriter{onFrame: receiving}
 	cmd := exec.CommandContext(ctx, d.FFmpeg, d.StreamArgs(s)...)
-	cmd.Stderr = &stderr
+	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return fmt.Errorf("stream %q: %w", s.Name(), err)

@@ -33,7 +33,7 @@ func TestWatchLiveStream(t *testing.T) {
 	events := make(chan Event, 100)
 	watched := make(chan error, 1)
 	detector := Detector{FFmpeg: testclip.FFmpeg, Threshold: DefaultThreshold}
-	go func() { watched <- detector.Watch(ctx, stream, func(e Event) { events <- e }) }()
+	go func() { watched <- detector.Watch(ctx, stream, func(e Event) { events <- e }, nil) }()
 
 	for i := 0; i < 2; i++ {
 		select {
@@ -73,7 +73,7 @@ func TestWatchErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			detector := Detector{FFmpeg: tt.ffmpeg, Threshold: DefaultThreshold}
-			err := detector.Watch(context.Background(), tt.stream, func(Event) {})
+			err := detector.Watch(context.Background(), tt.stream, func(Event) {}, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.text) {
 				t.Fatalf("Watch error = %v, want it to contain %q", err, tt.text)
 			}

@@ -74,6 +74,8 @@ func checkStreamFlags(flags *flag.FlagSet, s *streamFlags, stream motion.Stream,
 }
 
 // watchStream reads the stream again each time it ends, until ctx ends.
+// Health is 503 until frames arrive, and again from each end of the stream
+// until frames arrive again.
 // It returns exitFailure without retrying when ffmpeg cannot run at all.
 func watchStream(ctx context.Context, detector motion.Detector, stream motion.Stream, retryDelay time.Duration, status *motion.Status, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "motion: reading live stream %s\n", stream.Name())
@@ -81,9 +83,9 @@ func watchStream(ctx context.Context, detector motion.Detector, stream motion.St
 		status.Add([]motion.Event{e})
 		fmt.Fprintln(stdout, e)
 	}
+	status.Wait("waiting for stream " + stream.Name() + ": no frame received yet")
 	for {
-		status.Resume()
-		err := detector.Watch(ctx, stream, emit)
+		err := detector.Watch(ctx, stream, emit, status.Resume)
 		if ctx.Err() != nil {
 			return exitOK
 		}

@@ -84,3 +84,54 @@ func TestStreamFlagErrors(t *testing.T) {
 		})
 	}
 }
+
+// waitHealth polls /health until it returns code and status, or fails the
+// test when ctx ends.
+func waitHealth(ctx context.Context, t *testing.T, r *listeningRun, code int, status string) motion.HealthReport {
+	t.Helper()
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		var health motion.HealthReport
+		got := getJSON(t, r.baseURL+"/health", &health)
+		if got == code && health.Status == status {
+			return health
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for /health %d %q, last %d %+v", code, status, got, health)
+		case <-poll.C:
+		}
+	}
+}
+
+func TestStreamHealthFollowsFrames(t *testing.T) {
+	clip := testclip.Footage(t)
+	url := fmt.Sprintf("rtsp://%s/east-gate", freeAddress(t))
+	r := startRun(t, "-ffmpeg", testclip.FFmpeg, "-listen", "127.0.0.1:0", "-retry-delay", "0s",
+		"-stream", url, "-stream-listen", "/recordings/east-gate")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	var health motion.HealthReport
+	if code := getJSON(t, r.baseURL+"/health", &health); code != 503 || health.Status != "waiting" {
+		t.Fatalf("/health before any stream = %d %+v, want 503 waiting", code, health)
+	}
+	if !strings.Contains(health.Reason, "no frame received yet") {
+		t.Errorf("/health reason before any stream = %q, want it to say no frame arrived", health.Reason)
+	}
+
+	pushCtx, stopPush := context.WithCancel(ctx)
+	pushed := make(chan struct{})
+	go func() { clip.PushUntilDone(pushCtx, url); close(pushed) }()
+	waitHealth(ctx, t, r, 200, "processing")
+
+	stopPush()
+	<-pushed
+	health = waitHealth(ctx, t, r, 503, "interrupted")
+	if health.Reason == "" {
+		t.Errorf("/health interrupted without a reason")
+	}
+	r.cancel()
+	<-r.code
+}
