@@ -13,7 +13,8 @@
 //	report [-consul-addr 127.0.0.1:8500] [-service motion-detect] [-tag site:downtown] [-expect north-gate,south-gate] [-o report.json]
 //
 // Exit codes: 0 every camera reported, 1 invalid usage or Consul failed,
-// 2 the report was written but a camera is missing.
+// 2 the report was written but a camera is missing or the catalog has no
+// instance of the service at all.
 package main
 
 import (
@@ -80,7 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "report: invalid -consul-addr %q: %v\n", config.Address, err)
 		return exitFailure
 	}
-	collector := &Collector{Health: client.Health(), HTTP: &http.Client{Timeout: opts.timeout}, Service: opts.service, Tags: opts.tags}
+	collector := &Collector{Health: client.Health(), Agent: client.Agent(), HTTP: &http.Client{Timeout: opts.timeout}, Service: opts.service, Tags: opts.tags}
 	queryCtx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
 	report, err := collector.Collect(queryCtx, opts.expected)
@@ -93,10 +94,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "report: %v\n", err)
 		return exitFailure
 	}
-	for _, m := range report.Missing {
-		fmt.Fprintf(stderr, "report: camera %s missing: %s\n", m.Camera, m.Reason)
+	if report.instances == 0 {
+		fmt.Fprintf(stderr, "report: no instance of service %q (tags %q) is registered in Consul at %s: check the -service name, the -tag filters and -consul-addr\n",
+			opts.service, opts.tags, config.Address)
 	}
-	if len(report.Missing) > 0 {
+	for _, m := range report.Missing {
+		fmt.Fprintf(stderr, "report: camera %q missing: %s\n", m.Camera, m.Reason)
+	}
+	if len(report.Missing) > 0 || report.instances == 0 {
 		return exitMissing
 	}
 	return exitOK

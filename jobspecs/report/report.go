@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/hashicorp/consul/api"
@@ -18,6 +16,9 @@ import (
 type Report struct {
 	Cameras []CameraEvents `json:"cameras"`
 	Missing []Missing      `json:"missing"`
+	// instances is the number of instances of the service in the catalog,
+	// with or without a camera tag.
+	instances int
 }
 
 // CameraEvents are the events that one instance found for its camera.
@@ -54,19 +55,14 @@ type eventsResponse struct {
 // endpoints.
 type Collector struct {
 	Health *api.Health
+	// Agent, when set, is asked for the output of checks that it runs and
+	// whose output the catalog does not have yet.
+	Agent *api.Agent
 	HTTP   *http.Client
 	// Service is the Consul service name of the instances.
 	Service string
 	// Tags filter the instances; each instance must have all of them.
 	Tags []string
-}
-
-// instance is one registered instance of the service.
-type instance struct {
-	camera, node, address string
-	passing               bool
-	// reason describes the checks that are not passing.
-	reason string
 }
 
 // Collect returns the report over the instances of c.Service. Every camera
@@ -84,13 +80,12 @@ func (c *Collector) Collect(ctx context.Context, expected []string) (*Report, er
 	}
 	for _, entry := range entries {
 		inst := instanceOf(entry)
-		if inst.camera == "" {
-			continue
+		for _, camera := range inst.cameras {
+			byCamera[camera] = append(byCamera[camera], inst)
 		}
-		byCamera[inst.camera] = append(byCamera[inst.camera], inst)
 	}
 
-	report := &Report{Cameras: []CameraEvents{}, Missing: []Missing{}}
+	report := &Report{Cameras: []CameraEvents{}, Missing: []Missing{}, instances: len(entries)}
 	for _, camera := range sortedKeys(byCamera) {
 		found, missing := c.collectCamera(ctx, camera, byCamera[camera])
 		report.Cameras = append(report.Cameras, found...)
@@ -105,19 +100,23 @@ func (c *Collector) Collect(ctx context.Context, expected []string) (*Report, er
 // or why none returned them.
 func (c *Collector) collectCamera(ctx context.Context, camera string, instances []instance) ([]CameraEvents, *Missing) {
 	if len(instances) == 0 {
-		reason := fmt.Sprintf("no instance of service %q with tag camera:%s is registered in Consul", c.Service, camera)
+		reason := fmt.Sprintf("no instance of service %q with tag %q is registered in Consul", c.Service, "camera:"+camera)
 		return nil, &Missing{Camera: camera, Reason: reason}
 	}
 	var found []CameraEvents
 	var reasons []string
 	for _, inst := range instances {
+		if inst.invalid != "" {
+			reasons = append(reasons, fmt.Sprintf("instance on %s is misconfigured: %s", inst.location(), inst.invalid))
+			continue
+		}
 		if !inst.passing {
-			reasons = append(reasons, fmt.Sprintf("instance on node %s is unhealthy: %s", inst.node, inst.reason))
+			reasons = append(reasons, fmt.Sprintf("instance on %s is unhealthy: %s", inst.location(), c.failingChecks(ctx, inst)))
 			continue
 		}
 		events, err := c.fetchEvents(ctx, inst)
 		if err != nil {
-			reasons = append(reasons, fmt.Sprintf("instance on node %s: %v", inst.node, err))
+			reasons = append(reasons, fmt.Sprintf("instance on %s: %v", inst.location(), err))
 			continue
 		}
 		found = append(found, *events)
@@ -154,44 +153,6 @@ func (c *Collector) fetchEvents(ctx context.Context, inst instance) (*CameraEven
 		events = []Event{}
 	}
 	return &CameraEvents{Camera: inst.camera, Node: inst.node, Done: body.Done, Events: events}, nil
-}
-
-// instanceOf reads an instance's camera and node from its tags and its
-// health from its checks, node checks included.
-func instanceOf(entry *api.ServiceEntry) instance {
-	inst := instance{node: entry.Node.Node}
-	for _, tag := range entry.Service.Tags {
-		if value, ok := strings.CutPrefix(tag, "camera:"); ok {
-			inst.camera = value
-		}
-		if value, ok := strings.CutPrefix(tag, "node:"); ok && value != "" {
-			inst.node = value
-		}
-	}
-
-	host := entry.Service.Address
-	if host == "" {
-		host = entry.Node.Address
-	}
-	inst.address = net.JoinHostPort(host, strconv.Itoa(entry.Service.Port))
-
-	inst.passing = entry.Checks.AggregatedStatus() == api.HealthPassing
-	var failing []string
-	for _, check := range entry.Checks {
-		if check.Status == api.HealthPassing {
-			continue
-		}
-		output := strings.TrimSpace(check.Output)
-		if output == "" {
-			// Consul agents send a check's output to the catalog at once
-			// only when its status changes, and otherwise every
-			// check_update_interval (default 5m).
-			output = "no output in the catalog yet"
-		}
-		failing = append(failing, fmt.Sprintf("check %q is %s: %s", check.Name, check.Status, output))
-	}
-	inst.reason = strings.Join(failing, "; ")
-	return inst
 }
 
 func sortedKeys(m map[string][]instance) []string {

@@ -105,11 +105,18 @@ func nextLine(t *testing.T, lines <-chan string, part string) string {
 // wantCode.
 func startMotion(t *testing.T, bin, folder string, wantCode int) *motionProcess {
 	t.Helper()
+	return startMotionArgs(t, bin, wantCode, folder)
+}
+
+// startMotionArgs is startMotion with the program's arguments after
+// -ffmpeg and -listen.
+func startMotionArgs(t *testing.T, bin string, wantCode int, args ...string) *motionProcess {
+	t.Helper()
 	ffmpeg, err := exec.LookPath("ffmpeg")
 	if err != nil {
 		t.Fatalf("ffmpeg not found in PATH: install Debian's ffmpeg")
 	}
-	cmd := exec.Command(bin, "-ffmpeg", ffmpeg, "-listen", "127.0.0.1:0", folder)
+	cmd := exec.Command(bin, append([]string{"-ffmpeg", ffmpeg, "-listen", "127.0.0.1:0"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -264,7 +271,7 @@ func TestReportAgainstConsul(t *testing.T) {
 	}
 
 	wantMissing := []struct{ camera, reason string }{
-		{"east-gate", "no instance of service \"motion-detect\" with tag camera:east-gate"},
+		{"east-gate", `no instance of service "motion-detect" with tag "camera:east-gate"`},
 		{"south-gate", "503"},
 		{"south-gate", "no recordings"},
 	}
