@@ -58,7 +58,7 @@ type Collector struct {
 	// Agent, when set, is asked for the output of checks that it runs and
 	// whose output the catalog does not have yet.
 	Agent *api.Agent
-	HTTP   *http.Client
+	HTTP  *http.Client
 	// Service is the Consul service name of the instances.
 	Service string
 	// Tags filter the instances; each instance must have all of them.
