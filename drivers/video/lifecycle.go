@@ -70,6 +70,9 @@ func (d *Driver) StartTask(ctx context.Context, cfg *plugins.TaskConfig) (*plugi
 	if err := d.removeLeftovers(ctx, docker, cfg); err != nil {
 		return nil, nil, err
 	}
+	if err := checkGroupNetwork(ctx, docker, cfg, task); err != nil {
+		return nil, nil, err
+	}
 	info, err := createAndStart(ctx, docker, spec)
 	if err != nil {
 		return nil, nil, err

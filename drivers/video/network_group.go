@@ -258,3 +258,35 @@ func groupNetworkOverride(cfg *plugins.TaskConfig) *plugins.NetworkOverride {
 	}
 	return override
 }
+
+// checkGroupNetwork returns an error naming the allocation's pause container
+// when the task joins a group network whose pause container is gone or
+// stopped. Docker's own error ("cannot join network of a non running
+// container") names neither the allocation nor what to do. The error is
+// not recoverable: a new pause container would have a new namespace that
+// Nomad's CNI plugins never configured, so only a new allocation helps.
+func checkGroupNetwork(ctx context.Context, docker *client.Client, cfg *plugins.TaskConfig, task *TaskConfig) error {
+	if !inGroupNetwork(cfg) {
+		return nil
+	}
+	id := cfg.NetIsolation.Labels[specLabelSandboxID]
+	if id == "" || task.NetworkMode != "container:"+id {
+		return nil
+	}
+	info, err := docker.ContainerInspect(ctx, id)
+	state := ""
+	switch {
+	case client.IsErrNotFound(err):
+		state = "removed"
+	case err != nil:
+		// Docker's start error then tells what went wrong.
+		return nil
+	case !info.State.Running:
+		state = info.State.Status
+	default:
+		return nil
+	}
+	return fmt.Errorf("group network of alloc %q is gone: its pause container %s (%s) is %s, so task %q cannot join it; stop the allocation so that Nomad reschedules it with a new group network",
+		cfg.AllocID, pauseContainerName(cfg.AllocID), shortID(id), state, cfg.Name)
+}
+

@@ -3,6 +3,7 @@ package video_test
 import (
 	"context"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -152,5 +153,37 @@ func checkNetworkRecovery(t *testing.T, p *videoPlugin, allocID string, spec *pl
 	}
 	if again.Path != spec.Path || again.Labels["docker_sandbox_container_id"] != spec.Labels["docker_sandbox_container_id"] {
 		t.Errorf("spec after restart = %+v, want %+v", again, spec)
+	}
+}
+
+func TestConformanceGroupNetworkPauseKilled(t *testing.T) {
+	ensurePauseImage(t)
+	p := launchVideo(t)
+	_, cfg := p.newTask(t, "restarted", shellHCL("sleep 30"))
+	allocID := cfg.AllocID
+	ctx := testContext(t, 2*time.Minute)
+	t.Cleanup(func() { p.Driver.DestroyNetwork(context.Background(), allocID, nil) })
+
+	spec, _, err := p.Driver.CreateNetwork(ctx, allocID, &plugins.NetworkCreateRequest{Hostname: "gate"})
+	if err != nil {
+		t.Fatalf("CreateNetwork: %v", err)
+	}
+	if err := conformance.docker.ContainerKill(ctx, "ferry-pause-"+allocID, "KILL"); err != nil {
+		t.Fatalf("kill pause container: %v", err)
+	}
+
+	cfg.NetIsolation = spec
+	_, _, err = p.Driver.StartTask(ctx, cfg)
+	if err == nil {
+		p.Driver.DestroyTask(context.Background(), cfg.ID, true)
+		t.Fatal("StartTask after the pause container was killed succeeded, want an error")
+	}
+	for _, part := range []string{"group network of alloc", "ferry-pause-" + allocID, "exited", "reschedule"} {
+		if !strings.Contains(err.Error(), part) {
+			t.Errorf("StartTask error %q does not contain %q", err, part)
+		}
+	}
+	if plugins.IsRecoverable(err) {
+		t.Errorf("StartTask error is recoverable, want it unrecoverable: %v", err)
 	}
 }
