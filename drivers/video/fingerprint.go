@@ -167,7 +167,7 @@ func (d *Driver) scanInventory() (inventory.Snapshot, error) {
 	if snap.Skipped != d.skippedFiles {
 		d.skippedFiles = snap.Skipped
 		if snap.Skipped > 0 {
-			d.logger.Warn("skipped files in camera storage that are not video recordings", "count", snap.Skipped)
+			d.logger.Warn("skipped files in camera storage that are not video recordings", "count", snap.Skipped, "first_files", snap.SkippedFiles)
 		}
 	}
 	return snap, err

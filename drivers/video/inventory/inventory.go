@@ -32,7 +32,13 @@ type Snapshot struct {
 	// Skipped counts files in camera folders that are not recognised as
 	// video recordings.
 	Skipped int
+	// SkippedFiles are the paths of the first MaxSkippedFiles of those
+	// files, in lexical order, so that a log line can name them.
+	SkippedFiles []string
 }
+
+// MaxSkippedFiles is how many skipped files a Snapshot names.
+const MaxSkippedFiles = 5
 
 // Camera returns the camera with the given id: the folder name, or the
 // SanitizeID of a folder name that needed sanitising, as the registrar
@@ -229,9 +235,10 @@ func (inv *Inventory) snapshot() Snapshot {
 				byID[folder.id] = cam
 			}
 			cam.Dirs = append(cam.Dirs, path)
-			for _, entry := range folder.files {
+			for name, entry := range folder.files {
 				if entry.format == FormatUnknown {
 					snap.Skipped++
+					snap.SkippedFiles = addSkippedFile(snap.SkippedFiles, filepath.Join(path, name))
 					continue
 				}
 				cam.Bytes += entry.size
@@ -245,4 +252,21 @@ func (inv *Inventory) snapshot() Snapshot {
 	}
 	sort.Slice(snap.Cameras, func(i, j int) bool { return snap.Cameras[i].ID < snap.Cameras[j].ID })
 	return snap
+}
+
+// addSkippedFile inserts path into the sorted list of skipped files and
+// keeps the first MaxSkippedFiles, so the list does not grow with the
+// number of skipped files.
+func addSkippedFile(files []string, path string) []string {
+	i := sort.SearchStrings(files, path)
+	if i >= MaxSkippedFiles {
+		return files
+	}
+	files = append(files, "")
+	copy(files[i+1:], files[i:])
+	files[i] = path
+	if len(files) > MaxSkippedFiles {
+		files = files[:MaxSkippedFiles]
+	}
+	return files
 }

@@ -73,6 +73,32 @@ func TestRescanCountsRecordings(t *testing.T) {
 	if snap.Skipped != 1 {
 		t.Errorf("skipped = %d, want 1", snap.Skipped)
 	}
+	if want := []string{filepath.Join(rootA, "cam-1", "notes.txt")}; !reflect.DeepEqual(snap.SkippedFiles, want) {
+		t.Errorf("skipped files = %q, want %q", snap.SkippedFiles, want)
+	}
+}
+
+func TestRescanNamesFirstSkippedFiles(t *testing.T) {
+	root := t.TempDir()
+	var want []string
+	for i := 9; i >= 0; i-- {
+		path := filepath.Join(root, "cam-1", fmt.Sprintf("note-%d.txt", i))
+		writeFile(t, path, []byte("not video"))
+		if i < MaxSkippedFiles {
+			want = append([]string{path}, want...)
+		}
+	}
+
+	snap, err := New([]string{root}).Rescan()
+	if err != nil {
+		t.Fatalf("Rescan: %v", err)
+	}
+	if snap.Skipped != 10 {
+		t.Errorf("skipped = %d, want 10", snap.Skipped)
+	}
+	if !reflect.DeepEqual(snap.SkippedFiles, want) {
+		t.Errorf("skipped files = %q, want the first %d in lexical order %q", snap.SkippedFiles, MaxSkippedFiles, want)
+	}
 }
 
 func TestRescanMissingRootReportsError(t *testing.T) {
