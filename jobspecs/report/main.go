@@ -95,8 +95,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	if report.instances == 0 {
-		fmt.Fprintf(stderr, "report: no instance of service %q (tags %q) is registered in Consul at %s: check the -service name, the -tag filters and -consul-addr\n",
-			opts.service, opts.tags, config.Address)
+		filter := ""
+		if len(opts.tags) > 0 {
+			filter = fmt.Sprintf(" with tags %q", opts.tags)
+		}
+		fmt.Fprintf(stderr, "report: no instance of service %q%s is registered in Consul at %s: check the -service name, the -tag filters and -consul-addr\n",
+			opts.service, filter, config.Address)
 	}
 	for _, m := range report.Missing {
 		fmt.Fprintf(stderr, "report: camera %q missing: %s\n", m.Camera, m.Reason)
