@@ -87,7 +87,7 @@ func instanceOf(entry *api.ServiceEntry) instance {
 func (c *Collector) failingChecks(ctx context.Context, inst instance) string {
 	var failing []string
 	for _, check := range inst.checks {
-		output := c.checkOutput(ctx, check)
+		output := c.checkOutput(ctx, inst, check)
 		failing = append(failing, fmt.Sprintf("check %q is %s: %s", check.Name, check.Status, output))
 	}
 	return strings.Join(failing, "; ")
@@ -98,18 +98,22 @@ func (c *Collector) failingChecks(ctx context.Context, inst instance) string {
 // changes, and otherwise every check_update_interval (default 5m), so a
 // check critical from its start has no output there for minutes. Then the
 // output comes from c.Agent when that agent runs the check, else from a GET
-// of the check's HTTP endpoint.
-// NOTE: Consul 1.14.11's catalog leaves Definition.HTTP empty for checks
-// registered through an agent, so the GET helps only for checks registered
-// in the catalog with their definition.
-func (c *Collector) checkOutput(ctx context.Context, check *api.HealthCheck) string {
+// of the check's HTTP endpoint. Consul 1.14.11's catalog leaves that URL
+// empty for checks registered through an agent, so for a service check
+// without it the GET goes to the instance's /health, the motion program's
+// health endpoint.
+func (c *Collector) checkOutput(ctx context.Context, inst instance, check *api.HealthCheck) string {
 	if output := strings.TrimSpace(check.Output); output != "" {
 		return output
 	}
 	if output := c.agentOutput(check); output != "" {
 		return output + " (output from the Consul agent; not in the catalog yet)"
 	}
-	if output := c.probe(ctx, check.Definition.HTTP); output != "" {
+	url := check.Definition.HTTP
+	if url == "" && check.ServiceID != "" {
+		url = "http://" + inst.address + "/health"
+	}
+	if output := c.probe(ctx, url); output != "" {
 		return output + " (no output in the catalog yet)"
 	}
 	return "no output in the catalog yet"

@@ -28,24 +28,35 @@ func runReport(t *testing.T, consulAddr, service string) (int, Report, string) {
 	return code, report, stderr.String()
 }
 
-// registerInCatalog registers a service with an HTTP check, critical and
-// without output, on a node that no agent runs, as the catalog holds an
-// instance whose agent has not sent the check's output yet.
-func registerInCatalog(t *testing.T, client *api.Client, node, service string, tags []string, healthURL string) {
+// catalogInstance is a service instance registered in the catalog on a
+// node that no agent runs, as the catalog holds an instance whose agent has
+// not sent its check's output yet.
+type catalogInstance struct {
+	node, service string
+	tags          []string
+	port          int
+	// checked adds a critical check without output, with healthURL as
+	// its HTTP URL when set.
+	checked   bool
+	healthURL string
+}
+
+func registerInCatalog(t *testing.T, client *api.Client, inst catalogInstance) {
 	t.Helper()
+	id := inst.service + "-1"
 	registration := &api.CatalogRegistration{
-		Node:    node,
+		Node:    inst.node,
 		Address: "127.0.0.1",
-		Service: &api.AgentService{ID: service + "-1", Service: service, Tags: tags, Address: "127.0.0.1", Port: 1},
+		Service: &api.AgentService{ID: id, Service: inst.service, Tags: inst.tags, Address: "127.0.0.1", Port: inst.port},
 	}
-	if healthURL != "" {
+	if inst.checked {
 		registration.Checks = api.HealthChecks{{
-			Node: node, CheckID: service + "-health", Name: "motion health", Status: api.HealthCritical,
-			ServiceID: service + "-1", Definition: api.HealthCheckDefinition{HTTP: healthURL},
+			Node: inst.node, CheckID: id + "-health", Name: "motion health", Status: api.HealthCritical,
+			ServiceID: id, Definition: api.HealthCheckDefinition{HTTP: inst.healthURL},
 		}}
 	}
 	if _, err := client.Catalog().Register(registration, nil); err != nil {
-		t.Fatalf("register %s in the catalog: %v", service, err)
+		t.Fatalf("register %s in the catalog: %v", inst.service, err)
 	}
 }
 
@@ -99,8 +110,9 @@ func TestReportInstanceProblems(t *testing.T) {
 		t.Fatalf("register stream-east: %v", err)
 	}
 	waitAgentOutput(t, client, "stream-east-health")
-	registerInCatalog(t, client, "edge-9", "motion-remote", []string{"camera:west-gate"}, healthURL)
-	registerInCatalog(t, client, "edge-9", "motion-twice", []string{"camera:a", "camera:b\nc"}, "")
+	registerInCatalog(t, client, catalogInstance{node: "edge-9", service: "motion-remote", tags: []string{"camera:west-gate"}, port: 1, checked: true, healthURL: healthURL})
+	registerInCatalog(t, client, catalogInstance{node: "edge-8", service: "motion-bare", tags: []string{"camera:south-gate"}, port: waiting.port(t), checked: true})
+	registerInCatalog(t, client, catalogInstance{node: "edge-9", service: "motion-twice", tags: []string{"camera:a", "camera:b\nc"}, port: 1})
 
 	tests := []struct {
 		name    string
@@ -112,9 +124,11 @@ func TestReportInstanceProblems(t *testing.T) {
 		{"service not found", "motion-nope", exitMissing, nil,
 			[]string{`no instance of service "motion-nope"`, agent.HTTPAddr}},
 		{"check output from agent", "motion-stream", exitMissing,
-			map[string][]string{"east-gate": {"Consul node ", "waiting", "no frame received yet"}}, nil},
+			map[string][]string{"east-gate": {"Consul node ", "waiting", "no frame received yet", "output from the Consul agent"}}, nil},
 		{"check output from probe", "motion-remote", exitMissing,
 			map[string][]string{"west-gate": {`Consul node "edge-9"`, "503 Service Unavailable", "waiting"}}, nil},
+		{"check output from instance health", "motion-bare", exitMissing,
+			map[string][]string{"south-gate": {`Consul node "edge-8"`, "/health returned 503 Service Unavailable", "waiting"}}, nil},
 		{"several camera tags", "motion-twice", exitMissing,
 			map[string][]string{
 				"a":    {"misconfigured", `"camera:a", "camera:b\nc"`},
