@@ -27,6 +27,16 @@ func group(id, cameraID string, h int, cpu int64) Group {
 	return Group{ID: id, CameraID: cameraID, Range: hour(h), CPUMHz: cpu, MemoryMB: 100, Locality: LocalityPreferred}
 }
 
+func idle(g Group) Group {
+	g.Idle = true
+	return g
+}
+
+func ineligible(n Node) Node {
+	n.Eligible = false
+	return n
+}
+
 func required(g Group) Group {
 	g.Locality = LocalityRequired
 	return g

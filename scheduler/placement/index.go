@@ -15,11 +15,19 @@ type nodeState struct {
 	heapPos [2]int
 }
 
+// fits reports whether g can run on n now. An idle group takes no room,
+// so it fits on any eligible node.
 func (n *nodeState) fits(g *Group) bool {
+	if g.Idle {
+		return n.Eligible
+	}
 	return n.Eligible && n.freeCPU >= g.CPUMHz && n.freeMem >= g.MemoryMB
 }
 
 func (n *nodeState) take(g *Group) {
+	if g.Idle {
+		return
+	}
 	n.freeCPU -= g.CPUMHz
 	n.freeMem -= g.MemoryMB
 }

@@ -40,7 +40,11 @@ type decision struct {
 //     finds all of its data there.
 //  2. Move the groups whose previous node lost their data or left to
 //     other holders (replicas), so they move 0 bytes.
-//  3. Place "required" groups on holders. The rest stay unplaced.
+//  3. Place "required" groups on holders. A required group whose
+//     eligible holders all lack room is queued on the roomiest of them
+//     (its previous node when that is one), because Nomad holds it until
+//     room frees up there. Only one without an eligible holder stays
+//     unplaced.
 //  4. Place "preferred" groups on holders, largest data first, so that
 //     what does not fit is the data cheapest to move.
 //  5. Place the preferred groups left over, smallest data first: on a node
@@ -86,7 +90,7 @@ func Place(in Input, opts Options) (Plan, error) {
 			continue
 		}
 		if g.Locality == LocalityRequired {
-			r.unplace(g, ReasonHoldersFull, r.holdersFullDetail(g))
+			r.queueOnHolder(g)
 			continue
 		}
 		pending = append(pending, g)
@@ -129,7 +133,8 @@ func (r *run) keepPrevious() (displaced, fresh []*groupState) {
 		// unchanged, because they record why the group first went there.
 		node := r.nodeByID[p.NodeID]
 		reason, detail := p.Reason, p.Detail
-		if p.Local != g.holds(node) {
+		// A queued group that fits now is no longer waiting for room.
+		if p.Local != g.holds(node) || p.Reason == ReasonQueued {
 			reason, detail = "", ""
 		}
 		r.place(g, node, reason, detail)
@@ -178,6 +183,32 @@ func (r *run) placeOnHolders(groups []*groupState, reason Reason) (leftover []*g
 		r.place(g, best, reason, "")
 	}
 	return leftover
+}
+
+// queueOnHolder places required group g on a holder that lacks room now:
+// its previous node when that is an eligible holder, else the roomiest
+// eligible holder. Its resources are taken, so later groups see the holder
+// as full. With no eligible holder, g stays unplaced.
+func (r *run) queueOnHolder(g *groupState) {
+	best := -1
+	for _, h := range g.holders {
+		n := &r.nodes[h]
+		if !n.Eligible {
+			continue
+		}
+		if p := r.prev[g.ID]; p != nil && p.NodeID == n.ID {
+			best = h
+			break
+		}
+		if best < 0 || roomier(n, &r.nodes[best], h, best) {
+			best = h
+		}
+	}
+	if best < 0 {
+		r.unplace(g, ReasonHoldersFull, fmt.Sprintf("every holder of camera %q is draining or ineligible, and locality is required", g.CameraID))
+		return
+	}
+	r.place(g, best, ReasonQueued, r.holdersFullDetail(g)+"; Nomad runs the group once room frees up")
 }
 
 func (r *run) holdersFullDetail(g *groupState) string {

@@ -85,7 +85,37 @@ func TestPlace(t *testing.T) {
 				Holdings: []Holding{hold("c1", "a", 0, 100)},
 				Groups:   []Group{required(group("req", "c1", 0, 500))},
 			},
+			wants: map[string]want{"req": {node: "a", reason: ReasonQueued}},
+		},
+		{
+			name: "required with holder ineligible",
+			in: Input{
+				Nodes:    []Node{ineligible(node("a", "s1", 9000)), node("b", "s1", 9000)},
+				Cameras:  cams,
+				Holdings: []Holding{hold("c1", "a", 0, 100)},
+				Groups:   []Group{required(group("req", "c1", 0, 500))},
+			},
 			wants: map[string]want{"req": {reason: ReasonHoldersFull}},
+		},
+		{
+			name: "required beyond holder room all placed",
+			in: Input{
+				Nodes:    []Node{node("a", "s1", 1000), node("b", "s1", 9000)},
+				Cameras:  cams,
+				Holdings: []Holding{hold("c1", "a", 0, 100), hold("c2", "a", 0, 100)},
+				Groups:   []Group{required(group("r1", "c1", 0, 1000)), required(group("r2", "c2", 0, 1000))},
+			},
+			wants: map[string]want{"r1": {node: "a", reason: ReasonLocal}, "r2": {node: "a", reason: ReasonQueued}},
+		},
+		{
+			name: "idle group takes no room",
+			in: Input{
+				Nodes:    []Node{node("a", "s1", 1000), node("b", "s1", 9000)},
+				Cameras:  cams,
+				Holdings: []Holding{hold("c1", "a", 0, 100), hold("c2", "a", 0, 100)},
+				Groups:   []Group{idle(required(group("r1", "c1", 0, 1000))), required(group("r2", "c2", 0, 1000))},
+			},
+			wants: map[string]want{"r1": {node: "a", reason: ReasonLocal}, "r2": {node: "a", reason: ReasonLocal}},
 		},
 		{
 			name: "larger data keeps the holder",

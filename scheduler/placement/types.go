@@ -76,6 +76,9 @@ type Group struct {
 	MemoryMB int64
 	// Locality defaults to LocalityPreferred when empty.
 	Locality Locality
+	// Idle marks a group that has no allocation running or waiting to run,
+	// such as a finished batch group, so it takes no CPU or memory.
+	Idle bool
 }
 
 // Input is everything one placement run reads.
@@ -108,6 +111,10 @@ const (
 	// ReasonRemote: no node in a holder's site had room, so the data moves
 	// across sites.
 	ReasonRemote Reason = "remote"
+	// ReasonQueued: the group requires locality and no holder has room
+	// now, so it is placed on a holder anyway and Nomad runs it once
+	// allocations there finish and free room.
+	ReasonQueued Reason = "queued_on_holder"
 	// ReasonNoData: a model without knowledge of data placed the group on
 	// a node that does not hold it. Only the Nomad models use it.
 	ReasonNoData Reason = "data_unaware"
@@ -117,8 +124,8 @@ const (
 const (
 	// ReasonNoHolder: no healthy node holds the group's data.
 	ReasonNoHolder Reason = "no_healthy_holder"
-	// ReasonHoldersFull: the group requires locality and no holder has
-	// room for it.
+	// ReasonHoldersFull: the group requires locality and every holder is
+	// ineligible (draining or marked ineligible).
 	ReasonHoldersFull Reason = "holders_full"
 	// ReasonNoCapacity: no eligible node has room for the group.
 	ReasonNoCapacity Reason = "no_capacity"

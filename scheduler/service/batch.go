@@ -68,3 +68,37 @@ func sameExceptCount(a, b *api.TaskGroup) bool {
 	ca.Count, cb.Count = nil, nil
 	return bytes.Equal(encodeGroup(ca), encodeGroup(cb))
 }
+
+// idleGroups returns the expanded groups of the registered batch job that
+// take no resources now: those registered with count 0, and those whose
+// allocations are all terminal (client status complete, failed or lost, or
+// desired status stop or evict). A group without any allocation is
+// waiting to be placed, so it is not idle.
+func idleGroups(registered *api.Job, allocs []*api.AllocationListStub) map[string]bool {
+	idle := make(map[string]bool)
+	live := make(map[string]bool)
+	for _, a := range allocs {
+		if allocTerminal(a) {
+			idle[a.TaskGroup] = true
+		} else {
+			live[a.TaskGroup] = true
+		}
+	}
+	for name := range live {
+		delete(idle, name)
+	}
+	for _, tg := range registered.TaskGroups {
+		if IsExpandedGroup(tg) && tg.Count != nil && *tg.Count == 0 {
+			idle[deref(tg.Name)] = true
+		}
+	}
+	return idle
+}
+
+func allocTerminal(a *api.AllocationListStub) bool {
+	switch a.ClientStatus {
+	case api.AllocClientStatusComplete, api.AllocClientStatusFailed, api.AllocClientStatusLost:
+		return true
+	}
+	return a.DesiredStatus == api.AllocDesiredStatusStop || a.DesiredStatus == api.AllocDesiredStatusEvict
+}

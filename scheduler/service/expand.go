@@ -64,6 +64,14 @@ type GroupChange struct {
 // it returns an error wrapping ErrNoCameraSelected together with a result
 // that keeps every group except those of cameras gone from the catalog.
 func Expand(job *api.Job, cat Catalog, nodes []placement.Node) (Result, error) {
+	return ExpandIdle(job, cat, nodes, nil)
+}
+
+// ExpandIdle is Expand for a job whose expanded groups named in idle have
+// no allocation running or waiting to run, such as finished batch groups.
+// Placement counts no CPU or memory for them, so their holders have room
+// for the job's other groups.
+func ExpandIdle(job *api.Job, cat Catalog, nodes []placement.Node, idle map[string]bool) (Result, error) {
 	spec, err := ParseSpec(job)
 	if err != nil {
 		return Result{}, err
@@ -74,6 +82,9 @@ func Expand(job *api.Job, cat Catalog, nodes []placement.Node) (Result, error) {
 	}
 
 	in, sel, selectErr := placementInput(job, spec, tmpl, cat, nodes)
+	for i := range in.Groups {
+		in.Groups[i].Idle = idle[GroupName(spec.Template, in.Groups[i].CameraID)]
+	}
 	if selectErr != nil {
 		selectErr = fmt.Errorf("job %q: meta %s = %q: %w", spec.JobID, MetaSelector, job.Meta[MetaSelector], selectErr)
 		if !errors.Is(selectErr, ErrNoCameraSelected) {
@@ -202,7 +213,7 @@ func previousPlan(job *api.Job, spec Spec) *placement.Plan {
 		reason := placement.Reason(tg.Meta[GroupMetaReason])
 		prev.Placements = append(prev.Placements, placement.Placement{
 			GroupID: spec.Template + "/" + camera, CameraID: camera, NodeID: node, Reason: reason,
-			Local:  reason == placement.ReasonLocal || reason == placement.ReasonReplica,
+			Local:  reason == placement.ReasonLocal || reason == placement.ReasonReplica || reason == placement.ReasonQueued,
 			Detail: tg.Meta[GroupMetaDetail],
 		})
 	}

@@ -125,7 +125,7 @@ func jobGroups(ctx context.Context, client *api.Client, job *api.Job) ([]GroupRe
 			Node: tg.Meta[GroupMetaNode], Reason: tg.Meta[GroupMetaReason], Detail: tg.Meta[GroupMetaDetail],
 			BytesMoved: bytes,
 		}
-		g.Local = g.Reason == string(placement.ReasonLocal) || g.Reason == string(placement.ReasonReplica)
+		g.Local = g.Reason == string(placement.ReasonLocal) || g.Reason == string(placement.ReasonReplica) || g.Reason == string(placement.ReasonQueued)
 		for _, a := range allocs {
 			if a.TaskGroup == g.Group {
 				g.Allocs = append(g.Allocs, AllocReport{ID: a.ID, Node: a.NodeName, ClientStatus: a.ClientStatus, Reason: allocReason(a)})

@@ -259,7 +259,16 @@ type passTally struct {
 // pass's, because passes run on every Nomad change.
 func (s *Service) reconcileJob(ctx context.Context, job *api.Job, cat Catalog, nodes []placement.Node, previousErr string, tally *passTally) (JobStatus, error) {
 	id := deref(job.ID)
-	res, err := Expand(job, cat, nodes)
+	var allocs []*api.AllocationListStub
+	var idle map[string]bool
+	if deref(job.Type) == api.JobTypeBatch {
+		var err error
+		if allocs, err = s.nomad.Allocations(ctx, job); err != nil {
+			return JobStatus{Job: id}, err
+		}
+		idle = idleGroups(job, allocs)
+	}
+	res, err := ExpandIdle(job, cat, nodes, idle)
 	st := jobStatus(res, err, id)
 	if err != nil {
 		tally.expandErrors++
@@ -277,10 +286,6 @@ func (s *Service) reconcileJob(ctx context.Context, job *api.Job, cat Catalog, n
 		return st, nil
 	}
 	if deref(job.Type) == api.JobTypeBatch {
-		allocs, err := s.nomad.Allocations(ctx, job)
-		if err != nil {
-			return st, err
-		}
 		if heldGroups := holdFinishedGroups(res.Job, job, allocs); len(heldGroups) > 0 {
 			s.log.Info("registering finished batch groups with count 0 so that Nomad does not run them again", "job_id", id, "groups", len(heldGroups))
 		}
