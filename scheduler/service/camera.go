@@ -46,6 +46,10 @@ type Catalog struct {
 	// Absence records when the catalog last listed each camera. Its zero
 	// value treats no camera as gone.
 	Absence Absence
+	// Settling is true while the catalog settles after a failed read or a
+	// Consul restart, when it carries nodes and documents from the last
+	// accepted catalog.
+	Settling bool
 }
 
 // CameraDetail is the part of a registrar's per-camera KV document that

@@ -86,8 +86,13 @@
 // grace, because a restarted Consul lists no storage until the registrars
 // publish again. For the same reason, for Config.EmptyGrace after a failed
 // read or a Consul restart (the catalog's index going backwards), a node
-// that a read misses keeps its last holdings, so its groups stay on it
-// unless its Nomad node is down, draining or ineligible.
+// that a read misses keeps its last holdings and KV documents, and a node
+// listed again before its KV documents are back keeps its last documents.
+// So its groups stay on it unless its Nomad node is down, draining or
+// ineligible, and a job with a time range moves no group to the holder
+// whose registrar happened to publish first. In that period a job whose
+// plan places no group at all is not registered, so that the restart
+// adds no job version.
 //
 // A selector that matches no camera at all is an error in Status that
 // names the selector's sites and tags, since it is almost always a typo.

@@ -285,6 +285,11 @@ func (s *Service) reconcileJob(ctx context.Context, job *api.Job, cat Catalog, n
 	if !res.Changed {
 		return st, nil
 	}
+	if cat.Settling && len(res.Plan.Placements) == 0 && len(res.Plan.Unplaced) > 0 {
+		s.log.Info("catalog is settling and the job would have no placed group; not registering it until registrars publish again",
+			"job_id", id, "unplaced", len(res.Plan.Unplaced))
+		return st, nil
+	}
 	if deref(job.Type) == api.JobTypeBatch {
 		if heldGroups := holdFinishedGroups(res.Job, job, allocs); len(heldGroups) > 0 {
 			s.log.Info("registering finished batch groups with count 0 so that Nomad does not run them again", "job_id", id, "groups", len(heldGroups))
