@@ -132,3 +132,69 @@ func waitNomadNode(t *testing.T, nomad *NomadCluster) string {
 	})
 	return name
 }
+
+// controlJob is a batch job without a tagged version, which Nomad's
+// garbage collection removes once it finished.
+const controlJob = `
+job "gc-control" {
+  type = "batch"
+  group "run" {
+    task "run" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/true"
+      }
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+}
+`
+
+// A forced garbage collection removes a finished batch job, but not the
+// batch template job whose version the service tagged.
+func TestBatchTemplateSurvivesGC(t *testing.T) {
+	client := startNomadAgent(t)
+	nomad := &NomadCluster{Client: client}
+	node := waitNomadNode(t, nomad)
+
+	for _, spec := range []string{batchTemplate, controlJob} {
+		job, err := client.Jobs().ParseHCL(spec, true)
+		if err != nil {
+			t.Fatalf("parse job: %v", err)
+		}
+		if _, _, err := client.Jobs().Register(job, nil); err != nil {
+			t.Fatalf("register job %q: %v", deref(job.ID), err)
+		}
+	}
+	s := New(Config{}, nil, nomad, realClock{}, hclog.NewNullLogger())
+	cat := Catalog{Holdings: catalog.Holdings{node: {Site: "downtown", Cameras: []string{"cam-a"}}}}
+	if err := s.Pass(context.Background(), cat); err != nil {
+		t.Fatalf("Pass: %v", err)
+	}
+	waitComplete(t, client, "batch-per-camera", "scan-cam-a")
+	waitComplete(t, client, "gc-control", "run")
+
+	pollNomad(t, "finished control job garbage-collected", func() error {
+		if err := client.System().GarbageCollect(); err != nil {
+			return err
+		}
+		if _, _, err := client.Jobs().Info("gc-control", nil); err == nil {
+			return fmt.Errorf("job gc-control still exists")
+		}
+		return nil
+	})
+
+	if _, _, err := client.Jobs().Info("batch-per-camera", nil); err != nil {
+		t.Fatalf("template job after garbage collection: %v", err)
+	}
+	tagged, _, err := client.Jobs().VersionByTag("batch-per-camera", KeepTag, nil)
+	if err != nil {
+		t.Fatalf("version tagged %q: %v", KeepTag, err)
+	}
+	if tagged.VersionTag == nil || tagged.VersionTag.Name != KeepTag {
+		t.Errorf("version tag %+v, want %q", tagged.VersionTag, KeepTag)
+	}
+}

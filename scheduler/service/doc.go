@@ -43,6 +43,20 @@
 // group whose holders are all draining or ineligible stays unregistered
 // (holders_full).
 //
+// # Garbage collection of batch template jobs
+//
+// Nomad garbage-collects a batch job once all of its allocations and
+// evaluations are terminal and it is older than the server's
+// job_gc_threshold (4h by default), or at once on nomad system gc. A
+// finished batch template job would then vanish, and cameras added later
+// would get no group. Nomad v2.0 never collects a job that has a tagged
+// version (jobGC in nomad/core_sched.go), so the service tags the current
+// version of each batch template job as ferry-keep, once, unless a version
+// of it is tagged already. A job stopped with -purge is still removed.
+// When a template job that a pass read is gone from Nomad in a later pass,
+// the service logs it and lists it in Status.MissingJobs, with a detail
+// saying to submit the template job again, until the job is back.
+//
 // # Selectors
 //
 // A selector is clauses joined with ';', and a camera must match every

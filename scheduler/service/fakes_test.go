@@ -50,6 +50,8 @@ type fakeCluster struct {
 	jobs     map[string]*api.Job
 	failWith error
 	applied  [][]nodemeta.Change
+	// tagged counts the KeepJob calls by job ID.
+	tagged map[string]int
 
 	// registered receives a copy of every registered job.
 	registered chan *api.Job
@@ -122,6 +124,17 @@ func (c *fakeCluster) Register(_ context.Context, job *api.Job) error {
 	c.jobs[deref(job.ID)] = copyJob(job)
 	c.registered <- copyJob(job)
 	return nil
+}
+
+// KeepJob records the job as tagged, once.
+func (c *fakeCluster) KeepJob(_ context.Context, job *api.Job) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tagged == nil {
+		c.tagged = make(map[string]int)
+	}
+	c.tagged[deref(job.ID)]++
+	return c.tagged[deref(job.ID)] == 1, nil
 }
 
 // Allocations returns none, so no batch group counts as finished.

@@ -22,6 +22,9 @@ func buildJob(job *api.Job, spec Spec, tmpl *api.TaskGroup, sel selection) (*api
 	out := copyJob(&shell)
 	// Older expansions stored the plan hash here.
 	delete(out.Meta, MetaPlanHash)
+	// A version tag belongs to the version it was applied to, such as the
+	// one KeepJob tags, and is no part of a new version's spec.
+	out.VersionTag = nil
 
 	existing := make(map[string]*api.TaskGroup)
 	for _, tg := range job.TaskGroups {

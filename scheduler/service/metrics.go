@@ -25,6 +25,8 @@ func WriteMetrics(w io.Writer, st Status, now time.Time) {
 	}
 	gauge(w, "ferry_scheduler_last_error_timestamp_seconds", "Unix time of the last error, or 0 when none occurred.", lastError)
 
+	gauge(w, "ferry_scheduler_missing_template_jobs", "Template jobs that Nomad no longer has, such as garbage-collected batch jobs.", float64(len(st.MissingJobs)))
+
 	fmt.Fprintln(w, "# HELP ferry_scheduler_job_unplaced_groups Groups of a template job that have no placement.")
 	fmt.Fprintln(w, "# TYPE ferry_scheduler_job_unplaced_groups gauge")
 	for _, j := range st.Jobs {

@@ -25,6 +25,9 @@ type Cluster interface {
 	TemplateJobs(ctx context.Context) ([]*api.Job, error)
 	// Register submits a job.
 	Register(ctx context.Context, job *api.Job) error
+	// KeepJob tags the job's current version unless a version of it is
+	// tagged already, and reports whether it applied a tag.
+	KeepJob(ctx context.Context, job *api.Job) (bool, error)
 	// Allocations lists the allocations of a job.
 	Allocations(ctx context.Context, job *api.Job) ([]*api.AllocationListStub, error)
 	// Wait blocks until Nomad's jobs or nodes change after index, or the
@@ -137,7 +140,8 @@ func metaAdded(have map[string]string, want map[string]*string) bool {
 }
 
 // TemplateJobs reads every job in every namespace and keeps those with a
-// ferry selector.
+// ferry selector, stopped ones included, so that the service can tell a
+// stopped template job from one that Nomad no longer has.
 func (c *NomadCluster) TemplateJobs(ctx context.Context) ([]*api.Job, error) {
 	opts := (&api.QueryOptions{Namespace: "*"}).WithContext(ctx)
 	stubs, _, err := c.Client.Jobs().List(opts)
@@ -146,7 +150,7 @@ func (c *NomadCluster) TemplateJobs(ctx context.Context) ([]*api.Job, error) {
 	}
 	var jobs []*api.Job
 	for _, stub := range stubs {
-		if stub.Stop || stub.ParentID != "" {
+		if stub.ParentID != "" {
 			continue
 		}
 		q := (&api.QueryOptions{Namespace: stub.Namespace}).WithContext(ctx)
@@ -173,6 +177,35 @@ func (c *NomadCluster) Register(ctx context.Context, job *api.Job) error {
 		return fmt.Errorf("register nomad job %q: %w", deref(job.ID), err)
 	}
 	return nil
+}
+
+// KeepTag is the version tag that KeepJob applies.
+const KeepTag = "ferry-keep"
+
+// KeepJob tags the job's current version with KeepTag unless some version
+// of the job carries a tag already. Nomad v2.0 never garbage-collects a
+// job with a tagged version (jobGC in nomad/core_sched.go) and never prunes
+// tagged versions, so a batch template job whose groups have all finished
+// stays registered for the cameras that come later. Stopping and purging
+// the job still removes it.
+func (c *NomadCluster) KeepJob(ctx context.Context, job *api.Job) (bool, error) {
+	id := deref(job.ID)
+	q := (&api.QueryOptions{Namespace: deref(job.Namespace)}).WithContext(ctx)
+	versions, _, _, err := c.Client.Jobs().Versions(id, false, q)
+	if err != nil {
+		return false, fmt.Errorf("list versions of nomad job %q: %w", id, err)
+	}
+	for _, v := range versions {
+		if v.VersionTag != nil {
+			return false, nil
+		}
+	}
+	w := (&api.WriteOptions{Namespace: deref(job.Namespace)}).WithContext(ctx)
+	description := "ferry-scheduler tags this version so that Nomad does not garbage-collect the template job once its groups finish"
+	if _, err := c.Client.Jobs().TagVersion(id, deref(job.Version), KeepTag, description, w); err != nil {
+		return false, fmt.Errorf("tag version %d of nomad job %q as %q: %w", deref(job.Version), id, KeepTag, err)
+	}
+	return true, nil
 }
 
 // Wait runs blocking queries on the job and node lists at once and returns

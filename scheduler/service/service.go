@@ -51,6 +51,8 @@ type Service struct {
 	// mu guards status, which Run writes and Status reads.
 	mu     sync.Mutex
 	status Status
+
+	templates templateState
 }
 
 // New returns a service. It does nothing until Run.
@@ -228,10 +230,15 @@ func (s *Service) Pass(ctx context.Context, cat Catalog) error {
 	if err != nil {
 		return s.fail(err)
 	}
+	s.trackTemplates(jobs)
 	previous := s.jobErrors()
 	var tally passTally
 	var registerErrs []error
 	for _, job := range jobs {
+		if deref(job.Stop) {
+			continue
+		}
+		s.keepTemplate(ctx, job)
 		st, err := s.reconcileJob(ctx, job, cat, nodes, previous[deref(job.ID)], &tally)
 		if err != nil {
 			registerErrs = append(registerErrs, err)

@@ -30,6 +30,9 @@ type Status struct {
 	Registrations int         `json:"registrations"`
 	Errors        int         `json:"errors"`
 	Jobs          []JobStatus `json:"jobs"`
+	// MissingJobs are template jobs that Nomad listed in an earlier pass
+	// but no longer has, such as a batch job that Nomad garbage-collected.
+	MissingJobs []MissingJob `json:"missing_jobs,omitempty"`
 }
 
 // JobStatus is the last expansion of one template job.
