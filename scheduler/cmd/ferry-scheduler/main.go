@@ -97,15 +97,24 @@ func (c *clientFlags) clients() (*consulapi.Client, *nomadapi.Client, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("consul client for %q: %w", c.consulAddr, err)
 	}
-	nomadCfg := nomadapi.DefaultConfig()
-	if c.nomadAddr != "" {
-		nomadCfg.Address = withScheme(c.nomadAddr)
-	}
+	nomadCfg := c.nomadConfig()
 	nomad, err := nomadapi.NewClient(nomadCfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("nomad client for %q: %w", nomadCfg.Address, err)
 	}
 	return consul, nomad, nil
+}
+
+// nomadConfig returns the Nomad client configuration: the -nomad-addr
+// flag, else $NOMAD_ADDR, else Nomad's default address. http:// is added
+// to a flag or environment value without a scheme.
+func (c *clientFlags) nomadConfig() *nomadapi.Config {
+	cfg := nomadapi.DefaultConfig()
+	if c.nomadAddr != "" {
+		cfg.Address = c.nomadAddr
+	}
+	cfg.Address = withScheme(cfg.Address)
+	return cfg
 }
 
 // withScheme adds http:// to a Nomad address given as host:port, which the

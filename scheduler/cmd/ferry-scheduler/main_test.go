@@ -116,3 +116,22 @@ func TestNomadAddrScheme(t *testing.T) {
 		})
 	}
 }
+
+func TestNomadConfigAddress(t *testing.T) {
+	cases := []struct {
+		name, flag, env, want string
+	}{
+		{"env without scheme", "", "127.0.0.1:4647", "http://127.0.0.1:4647"},
+		{"env with scheme", "", "https://127.0.0.1:4647", "https://127.0.0.1:4647"},
+		{"flag over env", "127.0.0.1:4648", "127.0.0.1:4647", "http://127.0.0.1:4648"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("NOMAD_ADDR", tc.env)
+			c := clientFlags{nomadAddr: tc.flag}
+			if got := c.nomadConfig().Address; got != tc.want {
+				t.Errorf("address %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
