@@ -3,6 +3,7 @@
 //
 //	ferry-registrar [run] [flags]     publish now and every period until stopped
 //	ferry-registrar once -o json      print what it would publish, write nothing
+//	ferry-registrar -h                print the commands and flags
 package main
 
 import (
@@ -12,8 +13,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -23,7 +26,11 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	err := run(os.Args[1:], os.Stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "ferry-registrar:", err)
 		os.Exit(1)
 	}
@@ -34,11 +41,19 @@ func run(args []string, stdout io.Writer) error {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		mode, args = args[0], args[1:]
 	}
+	if mode == "help" {
+		mode, args = "run", []string{"-h"}
+	}
 	if mode != "run" && mode != "once" {
-		return fmt.Errorf("unknown command %q: use run or once", mode)
+		return fmt.Errorf("unknown command %q: use run or once, or -h for help", mode)
 	}
 
 	cfg, recordings, opts, err := parseFlags(mode, args)
+	var help *helpError
+	if errors.As(err, &help) {
+		fmt.Fprint(stdout, usage, help.flags)
+		return err
+	}
 	if err != nil {
 		return err
 	}
@@ -104,6 +119,25 @@ type options struct {
 	watch bool
 }
 
+// usage is the help text before the flags.
+const usage = `Usage:
+  ferry-registrar [run] [flags]      publish this node's camera storage to the
+                                     local Consul agent now and every -period
+  ferry-registrar once [flags]       print what run would publish, and write
+                                     nothing; -o json (default) or text
+
+Flags:
+`
+
+// helpError is returned for -h and -help, with the flags and their
+// defaults. It wraps flag.ErrHelp.
+type helpError struct {
+	flags string
+}
+
+func (e *helpError) Error() string { return flag.ErrHelp.Error() }
+func (e *helpError) Unwrap() error { return flag.ErrHelp }
+
 // parseFlags reads the config file, if any, then applies the flags over it
 // and validates the result.
 func parseFlags(mode string, args []string) (*registrar.Config, *registrar.RecordingsConfig, options, error) {
@@ -123,8 +157,14 @@ func parseFlags(mode string, args []string) (*registrar.Config, *registrar.Recor
 	var roots, replicaRoots stringList
 	fs.Var(&roots, "root", "camera storage root; repeat for several")
 	fs.Var(&replicaRoots, "replica-root", "storage root holding replicas of other nodes' recordings; repeat for several")
-	if err := fs.Parse(args); err != nil {
-		return nil, nil, options{}, err
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		var defaults strings.Builder
+		fs.SetOutput(&defaults)
+		fs.PrintDefaults()
+		return nil, nil, options{}, &helpError{flags: defaults.String()}
+	} else if err != nil {
+		return nil, nil, options{}, fmt.Errorf("%w; run ferry-registrar -h for the commands and flags", err)
 	}
 	if fs.NArg() > 0 {
 		return nil, nil, options{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -200,6 +240,9 @@ func printPublication(w io.Writer, pub registrar.Publication, output string) err
 		}
 		for _, id := range pub.Cameras() {
 			fmt.Fprintf(w, "  camera %s\n", id)
+		}
+		for _, camera := range slices.Sorted(maps.Keys(pub.Unreadable)) {
+			fmt.Fprintf(w, "  unreadable camera %s: %s\n", camera, pub.Unreadable[camera])
 		}
 		return nil
 	}

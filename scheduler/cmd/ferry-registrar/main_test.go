@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,5 +70,37 @@ func TestRunRejectsBadInput(t *testing.T) {
 				t.Errorf("run error = %v, want it to contain %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+func TestHelpListsCommands(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"help"}, {"once", "-h"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var out bytes.Buffer
+			err := run(args, &out)
+			if !errors.Is(err, flag.ErrHelp) {
+				t.Errorf("run error = %v, want flag.ErrHelp so that main exits 0", err)
+			}
+			for _, want := range []string{"ferry-registrar [run]", "ferry-registrar once", "-root"} {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("help output lacks %q:\n%s", want, out.String())
+				}
+			}
+		})
+	}
+}
+
+func TestOnceTextNamesUnreadableCameras(t *testing.T) {
+	pub := registrar.Publication{
+		ServiceID: "camera-storage-edge-1", ServiceName: "camera-storage", Healthy: true,
+		Unreadable: map[string]string{"cam-bad": "open /srv/cam-bad: permission denied"},
+	}
+	var out bytes.Buffer
+	if err := printPublication(&out, pub, "text"); err != nil {
+		t.Fatalf("printPublication: %v", err)
+	}
+	want := "unreadable camera cam-bad: open /srv/cam-bad: permission denied"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("text output lacks %q:\n%s", want, out.String())
 	}
 }
