@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -18,8 +19,12 @@ import (
 // planOutput is the JSON output of the plan command.
 type planOutput struct {
 	// WouldRegister is true when the service would register the job as
-	// Nomad has it, or when Nomad does not have the job.
+	// Nomad has it, when Nomad does not have the job, or when FileDiffers.
 	WouldRegister bool `json:"would_register"`
+	// FileDiffers is true when the job file's plan places, keeps or
+	// removes groups differently from the plan of the job in Nomad, so the
+	// rows take effect only after nomad job run of the file.
+	FileDiffers bool `json:"file_differs"`
 	service.JobStatus
 }
 
@@ -63,39 +68,62 @@ func runPlan(args []string, stdout io.Writer) error {
 		return err
 	}
 
-	res, err := expandPlan(job, registered, cat, nodes)
+	res, fileDiffers, err := expandPlan(job, registered, cat, nodes)
 	if err != nil {
 		return err
 	}
-	out := planOutput{WouldRegister: res.Changed, JobStatus: service.JobStatus{
+	out := planOutput{WouldRegister: res.Changed, FileDiffers: fileDiffers, JobStatus: service.JobStatus{
 		Job: res.Spec.JobID, Hash: res.Hash, Placements: res.Plan.Placements,
 		Unplaced: res.Plan.Unplaced, Kept: res.Kept, Removed: res.Removed, Totals: res.Plan.Totals,
 	}}
 	if c.output == "json" {
 		return writeJSON(stdout, out)
 	}
-	return writePlanText(stdout, res)
+	return writePlanText(stdout, res, fileDiffers)
 }
 
 // expandPlan expands the job file, with the expanded groups of the job as
-// Nomad has it (registered, nil when Nomad has none). Changed is whether
-// the service would register the job as Nomad has it now, because the
-// service expands that job, whose template carries the plan hash and
-// Nomad's defaults that the file lacks.
+// Nomad has it (registered, nil when Nomad has none). The service expands
+// the job as Nomad has it, whose template carries the plan hash and
+// Nomad's defaults that the file lacks. So Changed is whether the service
+// would register that job now, or whether the file's plan differs from
+// it (fileDiffers), since the service then registers the file's plan
+// after nomad job run. The rows always come from the file.
 //
-// NOTE: a job file that differs from Nomad's job does not make Changed
-// true, because the service sees that change only after nomad job run.
-func expandPlan(job, registered *nomadapi.Job, cat service.Catalog, nodes []placement.Node) (service.Result, error) {
-	res, err := service.Expand(job, cat, nodes)
+// NOTE: a file that differs from Nomad's job only outside the plan, such
+// as in a task's config, leaves fileDiffers false.
+func expandPlan(job, registered *nomadapi.Job, cat service.Catalog, nodes []placement.Node) (res service.Result, fileDiffers bool, err error) {
+	res, err = service.Expand(job, cat, nodes)
 	if err != nil || registered == nil {
-		return res, err
+		return res, false, err
 	}
 	current, err := service.Expand(registered, cat, nodes)
 	if err != nil {
-		return service.Result{}, err
+		return service.Result{}, false, err
 	}
-	res.Changed = current.Changed
-	return res, nil
+	fileDiffers = planRows(res) != planRows(current)
+	res.Changed = current.Changed || fileDiffers
+	return res, fileDiffers, nil
+}
+
+// planRows lists the groups that a result places, keeps and removes, with
+// their node or reason, in a form that compares two results.
+func planRows(res service.Result) string {
+	var rows []string
+	for _, p := range res.Plan.Placements {
+		rows = append(rows, "place "+p.CameraID+" "+p.NodeID)
+	}
+	for _, u := range res.Plan.Unplaced {
+		rows = append(rows, "unplaced "+u.CameraID+" "+string(u.Reason))
+	}
+	for _, k := range res.Kept {
+		rows = append(rows, "keep "+k.Group+" "+string(k.Reason))
+	}
+	for _, r := range res.Removed {
+		rows = append(rows, "remove "+r.Group+" "+string(r.Reason))
+	}
+	slices.Sort(rows)
+	return strings.Join(rows, "\n")
 }
 
 // readJob reads a JSON job, bare or wrapped in {"Job": ...}, or parses an
@@ -146,10 +174,13 @@ func addRegisteredGroups(ctx context.Context, nomad *nomadapi.Client, job *nomad
 	return current, nil
 }
 
-func writePlanText(w io.Writer, res service.Result) error {
+func writePlanText(w io.Writer, res service.Result, fileDiffers bool) error {
 	t := res.Plan.Totals
-	fmt.Fprintf(w, "job %q: %d placed (%d local), %d unplaced, %d bytes moved, would register: %v\n",
-		res.Spec.JobID, t.Placed, t.Local, t.Unplaced, t.BytesMoved, res.Changed)
+	fmt.Fprintf(w, "job %q: %d placed (%d local), %d unplaced, %d removed, %d bytes moved, would register: %v\n",
+		res.Spec.JobID, t.Placed, t.Local, t.Unplaced, len(res.Removed), t.BytesMoved, res.Changed)
+	if fileDiffers {
+		fmt.Fprintln(w, "the job file's plan differs from that of the job in Nomad: these rows take effect after nomad job run of the file")
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "GROUP\tCAMERA\tNODE\tREASON\tBYTES MOVED\tDETAIL")
 	for _, p := range res.Plan.Placements {

@@ -31,25 +31,40 @@ func TestPlanWouldRegister(t *testing.T) {
 		t.Fatalf("Expand: %v", err)
 	}
 	grown := service.Catalog{Holdings: catalog.Holdings{"n1": {Site: "s1", Cameras: []string{"cam-a", "cam-b"}}}}
+	both, err := service.Expand(planTemplate(), grown, nodes)
+	if err != nil {
+		t.Fatalf("Expand: %v", err)
+	}
+	narrowed := planTemplate()
+	narrowed.Meta[service.MetaSelector] = "cameras=cam-a"
 
 	cases := []struct {
-		name       string
-		registered *nomadapi.Job
-		cat        service.Catalog
-		want       bool
+		name            string
+		file            *nomadapi.Job
+		registered      *nomadapi.Job
+		cat             service.Catalog
+		wantRegister    bool
+		wantFileDiffers bool
 	}{
-		{"not in nomad", nil, cat, true},
-		{"expanded and unchanged", expanded.Job, cat, false},
-		{"new camera", expanded.Job, grown, true},
+		{"not in nomad", planTemplate(), nil, cat, true, false},
+		{"expanded and unchanged", planTemplate(), expanded.Job, cat, false, false},
+		{"new camera", planTemplate(), expanded.Job, grown, true, false},
+		{"file removes a group", narrowed, both.Job, grown, true, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := expandPlan(planTemplate(), tc.registered, tc.cat, nodes)
+			res, fileDiffers, err := expandPlan(tc.file, tc.registered, tc.cat, nodes)
 			if err != nil {
 				t.Fatalf("expandPlan: %v", err)
 			}
-			if res.Changed != tc.want {
-				t.Errorf("would register %v, want %v", res.Changed, tc.want)
+			if res.Changed != tc.wantRegister {
+				t.Errorf("would register %v, want %v", res.Changed, tc.wantRegister)
+			}
+			if fileDiffers != tc.wantFileDiffers {
+				t.Errorf("file differs %v, want %v", fileDiffers, tc.wantFileDiffers)
+			}
+			if len(res.Removed) > 0 && !res.Changed {
+				t.Errorf("plan removes %d groups but would not register", len(res.Removed))
 			}
 		})
 	}
