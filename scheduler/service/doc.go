@@ -93,7 +93,8 @@
 // An expanded group whose camera gets no placement in a pass is kept as
 // registered, with its reason in Status, while the catalog may only be
 // incomplete. It is removed when the selector no longer picks its camera
-// (not_selected), when the time range leaves the camera out, or when
+// (not_selected, which includes a camera missing from the catalog that a
+// cameras= clause does not name), when the time range leaves the camera out, or when
 // successful catalog reads have not listed the camera for
 // Config.VanishGrace (camera_gone). Failed reads, and an empty catalog
 // read within Config.EmptyGrace of failed ones, never count towards that

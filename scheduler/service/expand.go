@@ -121,6 +121,9 @@ type selection struct {
 	// job's selector picks.
 	listed   map[string]bool
 	selected map[string]bool
+	// named are the cameras of the selector's cameras= clause, or nil
+	// when it has none.
+	named map[string]bool
 	// skipped are the selected cameras left without a group because no
 	// holder has recordings in the job's time range, or because the
 	// holders' KV documents are missing.
@@ -141,6 +144,10 @@ func placementInput(job *api.Job, spec Spec, tmpl *api.TaskGroup, cat Catalog, n
 	cameras := set.cameras
 	if len(spec.Cameras) > 0 {
 		cameras = explicitCameras(cameras, spec.Cameras)
+		sel.named = make(map[string]bool, len(spec.Cameras))
+		for _, id := range spec.Cameras {
+			sel.named[id] = true
+		}
 	}
 	if len(spec.Cameras) == 0 && !slices.ContainsFunc(cameras, spec.Selector.Matches) {
 		sel.noMatch = true

@@ -85,6 +85,12 @@ func (s selection) fate(camera string) (GroupChange, bool) {
 	switch {
 	case change.Reason == ReasonNoRecordingsInRange:
 		return change, true
+	case s.named != nil && !s.named[camera]:
+		// The catalog may not list the camera, but a cameras= clause
+		// without it never selects it, whatever the catalog lists later.
+		change.Reason = ReasonNotSelected
+		change.Detail = fmt.Sprintf("the job's selector names cameras %q, which do not include camera %q", slices.Sorted(maps.Keys(s.named)), camera)
+		return change, true
 	case s.listed[camera] && !s.selected[camera] && s.noMatch:
 		change.Reason = ReasonNotSelected
 		change.Detail = "the job's selector matches no camera, so the group stays until the selector is fixed"

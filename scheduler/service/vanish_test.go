@@ -1,11 +1,13 @@
 package service
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ferry-video/ferry/scheduler/catalog"
+	"github.com/ferry-video/ferry/scheduler/placement"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -184,5 +186,46 @@ func TestPassNoMatchRemovesOnlyGoneGroups(t *testing.T) {
 	}
 	if st.Registrations != 1 {
 		t.Errorf("registrations = %d, want 1", st.Registrations)
+	}
+}
+
+// A group of a camera missing from the catalog stays while the camera may
+// come back, but not when a cameras= selector can never pick it.
+func TestMissingCameraNotNamedRemoved(t *testing.T) {
+	both := holdings(map[string][]string{"n1": {"cam-a"}, "n2": {"cam-b"}})
+	first := mustExpand(t, templateJob(nil), both, testNodes("n1", "n2"))
+	onlyB := holdings(map[string][]string{"n2": {"cam-b"}})
+
+	cases := []struct {
+		name       string
+		selector   string
+		wantReason placement.Reason
+		wantRemove bool
+	}{
+		{"site selector keeps it", "site=s1", ReasonMissing, false},
+		{"cameras naming it keeps it", "cameras=cam-a,cam-b", ReasonMissing, false},
+		{"cameras without it removes it", "cameras=cam-b", ReasonNotSelected, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			job := copyJob(first.Job)
+			job.Meta[MetaSelector] = tc.selector
+			res := mustExpand(t, job, onlyB, testNodes("n1", "n2"))
+
+			changes := res.Kept
+			if tc.wantRemove {
+				changes = res.Removed
+			}
+			i := slices.IndexFunc(changes, func(c GroupChange) bool { return c.Camera == "cam-a" })
+			if i < 0 {
+				t.Fatalf("cam-a not in kept %+v or removed %+v as expected (remove %v)", res.Kept, res.Removed, tc.wantRemove)
+			}
+			if changes[i].Reason != tc.wantReason {
+				t.Errorf("cam-a reason %q, want %q", changes[i].Reason, tc.wantReason)
+			}
+			if got := expandedGroups(res.Job)["cam-a"] != nil; got == tc.wantRemove {
+				t.Errorf("cam-a group in job %v, want %v", got, !tc.wantRemove)
+			}
+		})
 	}
 }
