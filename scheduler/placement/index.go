@@ -50,6 +50,9 @@ type recording struct {
 	bytes int64
 	// holders are node indexes in ascending order.
 	holders []int
+	// replicaOnly are the holders whose every holding of the recording
+	// is a replica, ascending.
+	replicaOnly []int
 }
 
 // groupState is a group with its data resolved against the holdings.
@@ -132,12 +135,21 @@ func (s *state) indexRecordings(holdings []Holding) map[string][]*recording {
 		// Replicas of one recording may report slightly different sizes
 		// while a copy completes, so count the largest.
 		r.bytes = max(r.bytes, h.Bytes)
-		if !slices.Contains(r.holders, node) {
+		known := slices.Contains(r.holders, node)
+		if !known {
 			r.holders = append(r.holders, node)
+		}
+		// A node with an original holding of the recording is never
+		// replica-only, whichever of its holdings comes first.
+		if i := slices.Index(r.replicaOnly, node); i >= 0 && !h.Replica {
+			r.replicaOnly = slices.Delete(r.replicaOnly, i, i+1)
+		} else if h.Replica && !known {
+			r.replicaOnly = append(r.replicaOnly, node)
 		}
 	}
 	for _, r := range recs {
 		slices.Sort(r.holders)
+		slices.Sort(r.replicaOnly)
 	}
 	return byCamera
 }
@@ -176,6 +188,17 @@ func intersect(a, b []int) []int {
 		}
 	}
 	return out
+}
+
+// replicaOnly reports whether node holds some recording of g only as a
+// replica.
+func (g *groupState) replicaOnly(node int) bool {
+	for _, r := range g.recs {
+		if _, found := slices.BinarySearch(r.replicaOnly, node); found {
+			return true
+		}
+	}
+	return false
 }
 
 // holds reports whether node holds every recording of g.

@@ -51,7 +51,9 @@ type decision struct {
 //     holding part of the data, else in a holder's site, else anywhere.
 //
 // Among candidate nodes the one with the most free CPU wins (least loaded),
-// then the most free memory, then the lowest node ID. Place returns an error
+// then the most free memory, then the lowest node ID, except that among
+// holders with room one holding the original recordings beats one holding
+// only replicas. Place returns an error
 // wrapping ErrInvalidInput, and no plan, when the input is malformed.
 func Place(in Input, opts Options) (Plan, error) {
 	if err := validateInput(in); err != nil {
@@ -161,8 +163,9 @@ func (r *run) moveCause(g *groupState, p *Placement) string {
 	return ""
 }
 
-// placeOnHolders places each group on its least loaded holder with room and
-// returns the groups that have data but no holder with room.
+// placeOnHolders places each group on a holder with room, preferring
+// holders of the original recordings over replica holders, then the least
+// loaded. It returns the groups that have data but no holder with room.
 func (r *run) placeOnHolders(groups []*groupState, reason Reason) (leftover []*groupState) {
 	for _, g := range groups {
 		if len(g.recs) == 0 {
@@ -171,8 +174,7 @@ func (r *run) placeOnHolders(groups []*groupState, reason Reason) (leftover []*g
 		}
 		best := -1
 		for _, h := range g.holders {
-			n := &r.nodes[h]
-			if n.fits(&g.Group) && (best < 0 || roomier(n, &r.nodes[best], h, best)) {
+			if r.nodes[h].fits(&g.Group) && (best < 0 || r.betterHolder(g, h, best)) {
 				best = h
 			}
 		}
@@ -183,6 +185,16 @@ func (r *run) placeOnHolders(groups []*groupState, reason Reason) (leftover []*g
 		r.place(g, best, reason, "")
 	}
 	return leftover
+}
+
+// betterHolder reports whether holder a of g beats holder b: a holder of
+// the original recordings beats a replica holder, and otherwise the one
+// with more free room wins.
+func (r *run) betterHolder(g *groupState, a, b int) bool {
+	if ra, rb := g.replicaOnly(a), g.replicaOnly(b); ra != rb {
+		return rb
+	}
+	return roomier(&r.nodes[a], &r.nodes[b], a, b)
 }
 
 // queueOnHolder places required group g on a holder that lacks room now:

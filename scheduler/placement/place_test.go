@@ -88,6 +88,32 @@ func TestPlace(t *testing.T) {
 			wants: map[string]want{"req": {node: "a", reason: ReasonQueued}},
 		},
 		{
+			name: "original beats roomier replica",
+			in: Input{
+				Nodes:   []Node{node("a", "s1", 9000), node("b", "s1", 1000)},
+				Cameras: cams,
+				Holdings: []Holding{
+					{CameraID: "c1", NodeID: "a", Range: hour(0), Bytes: 100, Replica: true},
+					hold("c1", "b", 0, 100),
+				},
+				Groups: []Group{group("g1", "c1", 0, 500)},
+			},
+			wants: map[string]want{"g1": {node: "b", reason: ReasonLocal}},
+		},
+		{
+			name: "replica when original full",
+			in: Input{
+				Nodes:   []Node{node("a", "s1", 9000), node("b", "s1", 400)},
+				Cameras: cams,
+				Holdings: []Holding{
+					{CameraID: "c1", NodeID: "a", Range: hour(0), Bytes: 100, Replica: true},
+					hold("c1", "b", 0, 100),
+				},
+				Groups: []Group{group("g1", "c1", 0, 500)},
+			},
+			wants: map[string]want{"g1": {node: "a", reason: ReasonLocal}},
+		},
+		{
 			name: "required with holder ineligible",
 			in: Input{
 				Nodes:    []Node{ineligible(node("a", "s1", 9000)), node("b", "s1", 9000)},

@@ -62,6 +62,10 @@ type Holding struct {
 	Range     TimeRange
 	Bytes     int64
 	Unhealthy bool
+	// Replica marks a copy kept for another node's recording, such as
+	// under a registrar's replica root. When an original holder and a
+	// replica holder both have room, a new group goes to the original.
+	Replica bool
 }
 
 // Group is one task group to place: analytics over one camera's recordings,

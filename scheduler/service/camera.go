@@ -60,6 +60,9 @@ type CameraDetail struct {
 	First      *time.Time `json:"first_recording,omitempty"`
 	Last       *time.Time `json:"last_recording,omitempty"`
 	Tags       []string   `json:"tags,omitempty"`
+	// Replica is true when the node holds the camera only under replica
+	// roots, as copies of another node's recordings.
+	Replica bool `json:"replica,omitempty"`
 }
 
 // overlaps reports whether the node's recordings of the camera may fall in
@@ -181,7 +184,7 @@ func camerasOf(cat Catalog, rng placement.TimeRange) cameraSet {
 				excluded[id] = append(excluded[id], fmt.Sprintf("%s has %s", node, detail.span()))
 				continue
 			}
-			set.holdings = append(set.holdings, placement.Holding{CameraID: id, NodeID: node, Bytes: detail.Bytes})
+			set.holdings = append(set.holdings, placement.Holding{CameraID: id, NodeID: node, Bytes: detail.Bytes, Replica: detail.Replica})
 		}
 	}
 	slices.SortFunc(set.cameras, func(a, b placement.Camera) int { return strings.Compare(a.ID, b.ID) })

@@ -17,6 +17,13 @@ import (
 // camera, as the registrar on that node would.
 func publishStorage(t *testing.T, agent *consultest.Agent, node, camera string) {
 	t.Helper()
+	publishRoot(t, agent, node, camera, false)
+}
+
+// publishRoot is publishStorage with the recording under a replica root
+// when replica is true.
+func publishRoot(t *testing.T, agent *consultest.Agent, node, camera string, replica bool) {
+	t.Helper()
 	root := t.TempDir()
 	dir := filepath.Join(root, camera)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -26,6 +33,9 @@ func publishStorage(t *testing.T, agent *consultest.Agent, node, camera string) 
 		t.Fatal(err)
 	}
 	cfg := registrar.Config{Node: node, Site: "downtown", Roots: []string{root}, ConsulAddr: agent.HTTPAddr}
+	if replica {
+		cfg.Roots, cfg.ReplicaRoots = nil, []string{root}
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("registrar config: %v", err)
 	}
@@ -85,5 +95,28 @@ func TestRunReplansOnCatalogChange(t *testing.T) {
 	}
 	if got := cluster.metaOf("edge-2")["ferry.cameras"]; got != "cam-b" {
 		t.Errorf("edge-2 meta ferry.cameras = %q, want cam-b", got)
+	}
+}
+
+// A camera whose original recordings are on one node and copies under
+// another node's replica root gets its first group on the original holder,
+// even where the replica holder sorts first.
+func TestExpandPrefersOriginalOverReplica(t *testing.T) {
+	agent := consultest.Start(t)
+	publishRoot(t, agent, "edge-1", "cam-a", true)
+	publishRoot(t, agent, "edge-2", "cam-a", false)
+
+	source := &ConsulCatalog{Client: agent.Client(t), Service: "camera-storage", KVPrefix: "ferry/storage"}
+	cat, _, err := source.Read(context.Background(), 0)
+	if err != nil {
+		t.Fatalf("read catalog: %v", err)
+	}
+	if !cat.Details["edge-1"]["cam-a"].Replica {
+		t.Errorf("edge-1 document of cam-a has replica false, want true")
+	}
+	job := templateJob(map[string]string{MetaSelector: "site=downtown", MetaLocality: "required"})
+	res := mustExpand(t, job, cat, testNodes("edge-1", "edge-2"))
+	if got := expandedGroups(res.Job)["cam-a"].Meta[GroupMetaNode]; got != "edge-2" {
+		t.Errorf("cam-a pinned to %q, want edge-2, which holds the original", got)
 	}
 }
