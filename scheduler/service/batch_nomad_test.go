@@ -198,3 +198,62 @@ func TestBatchTemplateSurvivesGC(t *testing.T) {
 		t.Errorf("version tag %+v, want %q", tagged.VersionTag, KeepTag)
 	}
 }
+
+// turnsTemplate is a required batch template whose groups each take more
+// than half of the node's CPU, so that they can only run one at a time.
+const turnsTemplate = `
+job "batch-in-turns" {
+  type = "batch"
+  meta = {
+    "ferry.selector" = "site=downtown"
+    "ferry.template" = "scan"
+    "ferry.locality" = "required"
+  }
+  group "scan" {
+    count = 0
+    task "scan" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "sleep 1"]
+      }
+      resources {
+        cpu    = %d
+        memory = 32
+      }
+    }
+  }
+}
+`
+
+// Groups of a required batch job that do not fit on their holder at once
+// are all registered, and Nomad runs them in turns.
+func TestBatchGroupsRunInTurns(t *testing.T) {
+	client := startNomadAgent(t)
+	nomad := &NomadCluster{Client: client}
+	node := waitNomadNode(t, nomad)
+	_, nodes, err := nomad.Nodes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	job, err := client.Jobs().ParseHCL(fmt.Sprintf(turnsTemplate, nodes[0].CPUMHz/2+1), true)
+	if err != nil {
+		t.Fatalf("parse template job: %v", err)
+	}
+	if _, _, err := client.Jobs().Register(job, nil); err != nil {
+		t.Fatalf("register template job: %v", err)
+	}
+	s := New(Config{}, nil, nomad, realClock{}, hclog.NewNullLogger())
+	cameras := []string{"cam-a", "cam-b", "cam-c"}
+	cat := Catalog{Holdings: catalog.Holdings{node: {Site: "downtown", Cameras: cameras}}}
+	if err := s.Pass(context.Background(), cat); err != nil {
+		t.Fatalf("Pass: %v", err)
+	}
+	if st := s.Status(); len(st.Jobs) != 1 || len(st.Jobs[0].Unplaced) != 0 {
+		t.Fatalf("status jobs %+v, want one job with every group placed", st.Jobs)
+	}
+	for _, camera := range cameras {
+		waitComplete(t, client, "batch-in-turns", GroupName("scan", camera))
+	}
+}

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 
@@ -125,6 +126,14 @@ func TestExpandRequiredBeyondHolderRoom(t *testing.T) {
 	}
 	if n := len(second.Plan.Placements); n != 10 {
 		t.Errorf("%d placements, want 10", n)
+	}
+	// A group that waited for room keeps its spec once it has room, so
+	// Nomad does not replace its allocation.
+	before := expandedGroups(first.Job)
+	for camera, tg := range expandedGroups(second.Job) {
+		if !bytes.Equal(encodeGroup(tg), encodeGroup(before[camera])) {
+			t.Errorf("group of %s changed after the first groups finished", camera)
+		}
 	}
 }
 

@@ -32,16 +32,19 @@
 // allocation stays. A group whose spec changes, such as one moved to
 // another node, gets count 1 and runs again.
 //
-// Placement counts CPU and memory only for groups that may run: an
-// expanded group of a batch job whose allocations are all terminal (client
-// status complete, failed or lost, or desired status stop or evict), or
-// that is registered with count 0, takes no room on its node. A required
+// Placement counts CPU and memory only for groups that may run. An
+// expanded group of a batch job takes no room on its node when all of its
+// allocations are terminal (client status complete, failed or lost, or
+// desired status stop or evict), or when it is registered with count 0.
+// Other jobs' allocations are not counted (see NomadCluster.Nodes). A required
 // group whose eligible holders all lack room is still registered on one
 // of them, with the reason queued_on_holder, because Nomad holds it until
 // allocations there finish. So a batch job with more cameras on a node
 // than the node can run at once analyses them in turns. Only a required
 // group whose holders are all draining or ineligible stays unregistered
-// (holders_full).
+// (holders_full). A queued group records the reason local in its metadata,
+// because a reason that changed once room frees up would change the
+// group's spec, and Nomad would replace its running allocation.
 //
 // # Garbage collection of batch template jobs
 //

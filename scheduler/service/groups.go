@@ -130,12 +130,19 @@ func pinnedGroup(tmpl []byte, spec Spec, p placement.Placement) *api.TaskGroup {
 	if tg.Meta == nil {
 		tg.Meta = make(map[string]string)
 	}
+	reason, detail := p.Reason, p.Detail
+	if reason == placement.ReasonQueued {
+		// Waiting for room is reported in Status only. Recorded in the
+		// group, it would change the group's spec when room frees up, and
+		// Nomad would replace the group's running allocation.
+		reason, detail = placement.ReasonLocal, ""
+	}
 	tg.Meta[GroupMetaCamera] = p.CameraID
 	tg.Meta[GroupMetaNode] = p.NodeID
-	tg.Meta[GroupMetaReason] = string(p.Reason)
+	tg.Meta[GroupMetaReason] = string(reason)
 	tg.Meta[GroupMetaBytesMoved] = formatBytes(p.BytesMoved)
-	if p.Detail != "" {
-		tg.Meta[GroupMetaDetail] = p.Detail
+	if detail != "" {
+		tg.Meta[GroupMetaDetail] = detail
 	}
 
 	if spec.Locality == placement.LocalityRequired {
