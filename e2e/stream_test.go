@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,16 +39,21 @@ func TestStreamServiceLiveEvents(t *testing.T) {
 	env := startConsulEnv(t, ctx)
 	env.runJob(t, ctx, streamJob, filepath.Join(repoRoot, "jobspecs", "motion-stream.nomad.hcl"))
 
+	// Before any stream arrives, each camera's check is critical and its
+	// /health says that it waits for the stream.
 	nodes := map[string]string{"north-gate": "edge-1", "south-gate": "edge-2"}
 	var web *api.ServiceEntry
 	for _, camera := range []string{"north-gate", "south-gate"} {
-		entry, err := waitStreamService(ctx, env, "motion-stream", camera, api.HealthPassing)
+		entry, err := waitStreamService(ctx, env, "motion-stream", camera, api.HealthCritical)
 		if err != nil {
 			t.Fatalf("%v (allocations: %s)", err, allocSummary(ctx, env.nomad, streamJob))
 		}
 		wantTags := []string{"camera:" + camera, "node:" + nodes[camera], "site:downtown"}
 		if tags := slices.Sorted(slices.Values(entry.Service.Tags)); !slices.Equal(tags, wantTags) {
 			t.Errorf("%s tags = %v, want %v", camera, tags, wantTags)
+		}
+		if health := getHealth(t, ctx, serviceAddr(entry)); !strings.Contains(health, "waiting") {
+			t.Errorf("%s /health before a stream = %q, want it to say waiting", camera, health)
 		}
 		if camera == "north-gate" {
 			web = entry
@@ -66,6 +73,9 @@ func TestStreamServiceLiveEvents(t *testing.T) {
 	defer stopPush()
 	go pushFootage(pushCtx, src, url)
 
+	if _, err := waitStreamService(ctx, env, "motion-stream", "north-gate", api.HealthPassing); err != nil {
+		t.Fatalf("%v once footage is pushed", err)
+	}
 	events := waitStreamEvents(t, ctx, serviceAddr(web), 2)
 	if events.Camera != "north-gate" {
 		t.Errorf("/events camera = %q, want north-gate", events.Camera)
@@ -148,4 +158,24 @@ func waitStreamEvents(t *testing.T, ctx context.Context, addr string, want int) 
 		t.Fatalf("%v (last: %d events)", err, len(events.Events))
 	}
 	return events
+}
+
+// getHealth returns the status line and body of the /health endpoint at
+// addr, host:port.
+func getHealth(t *testing.T, ctx context.Context, addr string) string {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/health", nil)
+	if err != nil {
+		t.Fatalf("health request: %v", err)
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("GET /health at %s: %v", addr, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read /health at %s: %v", addr, err)
+	}
+	return resp.Status + " " + string(body)
 }

@@ -14,16 +14,17 @@
 # motion-stream-rtsp (where to push the stream). The events of every camera
 # are then collected with:
 #
-#   go run ./jobspecs/report -service motion-stream -expect north-gate,south-gate
+#   bin/report -service motion-stream -expect north-gate,south-gate
 #
 # To stream real footage in place of a camera, loop it in real time with
 # Debian's ffmpeg, re-encoded as MPEG-4 because RTP does not carry every
-# codec (vtest.avi's MS-MPEG4 v3, for one):
+# codec (vtest.avi's MS-MPEG4 v3, for one). On a machine with no other
+# copy, `make demo` extracts vtest.avi into .cache/footage:
 #
 #   nomad job run jobspecs/motion-stream.nomad.hcl
 #   addr=$(curl -s 'http://127.0.0.1:8500/v1/catalog/service/motion-stream-rtsp?tag=camera:north-gate' |
 #     jq -r '.[0] | "\(.ServiceAddress):\(.ServicePort)"')
-#   ffmpeg -re -stream_loop -1 -i ../shared/data/vtest.avi -an -c:v mpeg4 -q:v 5 \
+#   ffmpeg -re -stream_loop -1 -i .cache/footage/vtest.avi -an -c:v mpeg4 -q:v 5 \
 #     -f rtsp -rtsp_transport tcp "rtsp://${addr}/north-gate"
 #
 # For a camera that serves RTSP itself, drop -stream-listen and the rtsp
@@ -31,6 +32,12 @@
 
 job "motion-stream" {
   type = "service"
+
+  # The HTTP check stays critical until a stream arrives, which may take
+  # long, so deployments judge allocations by their task states instead.
+  update {
+    health_check = "task_states"
+  }
 
   meta {
     sample = "motion-detect"
