@@ -13,8 +13,8 @@ import (
 // lists each node again only when its registrar publishes, and may list a
 // node before its KV documents are back. So for Config.EmptyGrace after
 // the failure or restart, a node that the last accepted catalog listed
-// but this read misses keeps its last holdings and documents, and a
-// listed node keeps its last document of each camera it still holds but
+// but this read misses keeps its last holdings and documents. A listed
+// node keeps its last document of each camera that it still holds but
 // whose document this read lacks. Its groups then stay where they are,
 // unless the node's Nomad client is down or ineligible, which placement
 // checks on its own. The returned catalog has Settling set.

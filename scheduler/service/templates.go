@@ -20,7 +20,7 @@ type MissingJob struct {
 	Detail    string    `json:"detail"`
 }
 
-// templateState is what passes remember about template jobs, keyed by
+// templateState is the record that passes keep of template jobs, keyed by
 // namespace and job ID. Only the goroutine that runs passes uses it.
 type templateState struct {
 	// seen are the template jobs that the last pass read.
