@@ -50,8 +50,9 @@ type fakeCluster struct {
 	jobs     map[string]*api.Job
 	failWith error
 	applied  [][]nodemeta.Change
-	// tagged counts the KeepJob calls by job ID.
-	tagged map[string]int
+	// tagged counts the KeepJob calls by job ID, and keepErr fails them.
+	tagged  map[string]int
+	keepErr error
 
 	// registered receives a copy of every registered job.
 	registered chan *api.Job
@@ -130,6 +131,9 @@ func (c *fakeCluster) Register(_ context.Context, job *api.Job) error {
 func (c *fakeCluster) KeepJob(_ context.Context, job *api.Job) (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.keepErr != nil {
+		return false, c.keepErr
+	}
 	if c.tagged == nil {
 		c.tagged = make(map[string]int)
 	}

@@ -30,6 +30,9 @@ type templateState struct {
 	kept map[string]bool
 	// missing are the template jobs gone from Nomad, until they return.
 	missing map[string]MissingJob
+	// keepErrors are the last KeepJob errors, so that a failure that
+	// repeats on every pass is logged once.
+	keepErrors map[string]string
 }
 
 func jobKey(job *api.Job) string {
@@ -95,10 +98,17 @@ func (s *Service) keepTemplate(ctx context.Context, job *api.Job) {
 	}
 	tagged, err := s.nomad.KeepJob(ctx, job)
 	if err != nil {
-		s.log.Warn("failed to tag a version of the batch template job; Nomad may garbage-collect it once its groups finish",
-			"job_id", deref(job.ID), "error", err)
+		if s.templates.keepErrors == nil {
+			s.templates.keepErrors = make(map[string]string)
+		}
+		if s.templates.keepErrors[key] != err.Error() {
+			s.log.Warn("failed to tag a version of the batch template job; Nomad may garbage-collect it once its groups finish, so check that the scheduler's Nomad ACL token has the submit-job or tag-job-version capability",
+				"job_id", deref(job.ID), "error", err)
+		}
+		s.templates.keepErrors[key] = err.Error()
 		return
 	}
+	delete(s.templates.keepErrors, key)
 	if tagged {
 		s.log.Info("tagged the batch template job's version so that Nomad keeps the job after its groups finish",
 			"job_id", deref(job.ID), "version", deref(job.Version), "tag", KeepTag)

@@ -1,7 +1,9 @@
 package service
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -92,5 +94,25 @@ func TestPassKeepsBatchTemplateOnce(t *testing.T) {
 				t.Errorf("KeepJob called %d times, want %d", got, tc.wantCalls)
 			}
 		})
+	}
+}
+
+func TestKeepFailureLoggedOnce(t *testing.T) {
+	cluster := newFakeCluster("n1")
+	job := templateJob(nil)
+	job.Type = pointer(api.JobTypeBatch)
+	cluster.jobs["detect"] = job
+	cluster.keepErr = errors.New("Permission denied")
+	var logs bytes.Buffer
+	log := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Warn})
+	s := New(Config{}, nil, cluster, newFakeClock(), log)
+	cat := holdings(map[string][]string{"n1": {"cam-a"}})
+	for range 3 {
+		if err := s.Pass(context.Background(), cat); err != nil {
+			t.Fatalf("Pass: %v", err)
+		}
+	}
+	if n := strings.Count(logs.String(), "failed to tag a version"); n != 1 {
+		t.Errorf("tag failure logged %d times over 3 passes, want 1:\n%s", n, logs.String())
 	}
 }
