@@ -41,15 +41,15 @@ func (s *suite) startPrivateDaemon(ctx context.Context, liveRestore bool) (*priv
 	}
 	d := &privateDaemon{dir: dir, liveRestore: liveRestore}
 	if err := d.start(ctx); err != nil {
-		d.close(ctx)
+		d.close()
 		return nil, err
 	}
 	if d.docker, err = client.NewClientWithOpts(client.WithHost(d.endpoint()), client.WithAPIVersionNegotiation()); err != nil {
-		d.close(ctx)
+		d.close()
 		return nil, err
 	}
 	if err := copyTestImage(ctx, s.docker, d.docker); err != nil {
-		d.close(ctx)
+		d.close()
 		return nil, err
 	}
 	return d, nil
@@ -80,6 +80,9 @@ func (d *privateDaemon) start(ctx context.Context) error {
 	// runs in a network namespace of its own.
 	cmd := exec.Command("unshare", append([]string{"--net", "dockerd"}, args...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// A process group of its own keeps the terminal's SIGINT from killing
+	// dockerd before close has removed its containers.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start private dockerd: %w", err)
 	}
@@ -186,10 +189,32 @@ func (d *privateDaemon) restart(ctx context.Context, sig syscall.Signal) error {
 	return d.start(ctx)
 }
 
+// hasExited reports whether the dockerd that start ran has exited.
+func (d *privateDaemon) hasExited() bool {
+	select {
+	case <-d.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// daemonCloseTimeout is the maximum time close may take to start dockerd
+// again and remove its containers.
+const daemonCloseTimeout = 2 * time.Minute
+
 // close removes every container, stops dockerd and the containerd it
-// started, and removes the folder.
-func (d *privateDaemon) close(ctx context.Context) error {
+// started, and removes the folder. It uses a context of its own, because
+// the run's context is already cancelled after an interrupt.
+func (d *privateDaemon) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), daemonCloseTimeout)
+	defer cancel()
 	var errs []error
+	if d.cmd != nil && d.hasExited() {
+		// dockerd died on its own or from a signal, so clear its state
+		// and start it again below.
+		errs = append(errs, d.stop(syscall.SIGTERM))
+	}
 	if d.cmd == nil && d.docker != nil {
 		// Start dockerd again after a failed restart, so that it removes
 		// the containers.

@@ -47,7 +47,7 @@ func (s *suite) daemonRounds(ctx context.Context, liveRestore bool, faults []dae
 		return 0, err
 	}
 	defer func() {
-		if cerr := d.close(context.WithoutCancel(ctx)); cerr != nil {
+		if cerr := d.close(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("clean up private dockerd: %w", cerr))
 		}
 	}()

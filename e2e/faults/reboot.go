@@ -26,7 +26,7 @@ func runRebootScenario(ctx context.Context, s *suite, rounds int) (done int, err
 		return 0, err
 	}
 	defer func() {
-		if cerr := d.close(context.WithoutCancel(ctx)); cerr != nil {
+		if cerr := d.close(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("clean up private dockerd: %w", cerr))
 		}
 	}()

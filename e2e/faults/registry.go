@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/docker/docker/api/types/image"
@@ -70,6 +71,9 @@ func (s *suite) startPullRegistry(ctx context.Context) (*pullRegistry, error) {
 		return nil, err
 	}
 	r.cmd = exec.Command(registryBinary, "serve", configPath)
+	// A process group of its own keeps the terminal's SIGINT away, so that
+	// only close stops the registry.
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := r.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", registryBinary, err)
 	}
