@@ -73,10 +73,16 @@ func (c *connection) config() *PluginConfig {
 	return c.cfg
 }
 
-// login dials vCenter and logs in. A failed login is not retried, because
-// the credentials will not change until the agent's config does.
+// login dials vCenter and logs in within request_timeout. A failed login is
+// not retried, because the credentials will not change until the agent's
+// config does.
 func login(ctx context.Context, cfg *PluginConfig) (*govmomi.Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, cfg.requestTimeout)
+	defer cancel()
 	sc := soap.NewClient(cfg.url, cfg.Insecure)
+	transport := sc.DefaultTransport()
+	transport.DialContext = (&net.Dialer{Timeout: cfg.requestTimeout}).DialContext
+	transport.TLSHandshakeTimeout = cfg.requestTimeout
 	if cfg.CAFile != "" {
 		if err := sc.SetRootCAs(cfg.CAFile); err != nil {
 			return nil, fmt.Errorf("invalid ca_file %q: %w", cfg.CAFile, err)
@@ -100,6 +106,9 @@ func login(ctx context.Context, cfg *PluginConfig) (*govmomi.Client, error) {
 // unreachable wraps a transport error as Recoverable, because vCenter may
 // come back.
 func unreachable(cfg *PluginConfig, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return recoverable(fmt.Errorf("vCenter %s did not answer within %s (request_timeout): %w", cfg.url, cfg.requestTimeout, err))
+	}
 	return recoverable(fmt.Errorf("vCenter %s is unreachable: %w", cfg.url, err))
 }
 

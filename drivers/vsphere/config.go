@@ -15,6 +15,7 @@ import (
 const (
 	defaultFingerprintPeriod   = 30 * time.Second
 	defaultMaxConcurrentClones = 4
+	defaultRequestTimeout      = 30 * time.Second
 	passwordEnv                = "VSPHERE_PASSWORD"
 	guestPasswordEnv           = "VSPHERE_GUEST_PASSWORD"
 )
@@ -61,6 +62,10 @@ type PluginConfig struct {
 	// FingerprintPeriod is how often the driver checks vCenter and looks
 	// for orphaned VMs, as a Go duration. Default "30s".
 	FingerprintPeriod string `codec:"fingerprint_period"`
+	// RequestTimeout bounds the TLS handshake, the login and each
+	// fingerprint check, as a Go duration. Default "30s". Clone and power
+	// tasks are not bounded by it.
+	RequestTimeout string `codec:"request_timeout"`
 	// MaxConcurrentClones limits clones in flight. Default 4.
 	MaxConcurrentClones int `codec:"max_concurrent_clones"`
 	// DestroyOrphans destroys VMs tagged by this driver for this node
@@ -68,6 +73,7 @@ type PluginConfig struct {
 	DestroyOrphans bool `codec:"destroy_orphans"`
 
 	fingerprintPeriod time.Duration
+	requestTimeout    time.Duration
 	password          string
 	guestPassword     string
 	url               *url.URL
@@ -91,6 +97,8 @@ var pluginConfigSpec = hclspec.Object(map[string]*hclspec.Spec{
 	"guest_password_file": hclspec.Attr("guest_password_file", "string"),
 	"fingerprint_period": hclspec.Default(
 		hclspec.Attr("fingerprint_period", "string"), hclspec.Literal(`"30s"`)),
+	"request_timeout": hclspec.Default(
+		hclspec.Attr("request_timeout", "string"), hclspec.Literal(`"30s"`)),
 	"max_concurrent_clones": hclspec.Default(
 		hclspec.Attr("max_concurrent_clones", "number"), hclspec.Literal("4")),
 	"destroy_orphans": hclspec.Default(hclspec.Attr("destroy_orphans", "bool"), hclspec.Literal("false")),
@@ -111,6 +119,14 @@ func (c *PluginConfig) validate() error {
 		return fmt.Errorf("invalid fingerprint_period %q: use a positive Go duration such as \"30s\"", c.FingerprintPeriod)
 	}
 	c.fingerprintPeriod = period
+	if c.RequestTimeout == "" {
+		c.RequestTimeout = defaultRequestTimeout.String()
+	}
+	timeout, err := time.ParseDuration(c.RequestTimeout)
+	if err != nil || timeout <= 0 {
+		return fmt.Errorf("invalid request_timeout %q: use a positive Go duration such as \"30s\"", c.RequestTimeout)
+	}
+	c.requestTimeout = timeout
 	if c.MaxConcurrentClones == 0 {
 		c.MaxConcurrentClones = defaultMaxConcurrentClones
 	}

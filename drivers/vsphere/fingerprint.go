@@ -2,6 +2,7 @@ package vsphere
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 
@@ -63,12 +64,16 @@ func sameFingerprint(a, b *plugins.Fingerprint) bool {
 	return a.Health == b.Health && a.Description == b.Description && maps.Equal(a.Attributes, b.Attributes)
 }
 
-// fingerprint checks the session and reads the node attributes.
+// fingerprint checks the session and reads the node attributes, all within
+// request_timeout, so that a vCenter that accepts connections but never
+// answers turns the driver unhealthy.
 func (d *Driver) fingerprint(ctx context.Context) *plugins.Fingerprint {
 	cfg := d.conn.config()
 	if !cfg.configured() {
 		return &plugins.Fingerprint{Health: plugins.HealthUndetected, Description: errNotConfigured.Error()}
 	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.requestTimeout)
+	defer cancel()
 	client, err := d.liveClient(ctx)
 	if err != nil {
 		return unhealthy(err)
@@ -76,6 +81,9 @@ func (d *Driver) fingerprint(ctx context.Context) *plugins.Fingerprint {
 	attrs, err := readAttributes(ctx, client, cfg)
 	if err != nil {
 		d.connectionFailed(client, err)
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = unreachable(cfg, err)
+		}
 		return unhealthy(err)
 	}
 	return &plugins.Fingerprint{Health: plugins.HealthHealthy, Description: "vCenter reachable", Attributes: attrs}
