@@ -68,7 +68,7 @@ func (s *suite) startNetCluster(ctx context.Context, nomad string, clients int) 
 		HTTP:    &http.Client{Timeout: 30 * time.Second, Transport: namespaceTransport(lab.server)},
 	}
 	if err := c.start(ctx, nomad); err != nil {
-		return nil, errors.Join(err, c.stop())
+		return nil, errors.Join(err, c.stop(true))
 	}
 	return c, nil
 }

@@ -19,8 +19,10 @@ import (
 // stop heals every link, purges every job so that the video driver removes
 // its containers, stops the agents, and then removes what they left:
 // plugin processes, containers, mounts, cgroups, the namespaces and the
-// folder. It keeps going after each error and returns them all.
-func (c *netCluster) stop() error {
+// folder. It copies the agents' logs to a folder that stays when keepLogs
+// is true or FAULTS_KEEP_LOGS is set. It keeps going after each error and
+// returns them all.
+func (c *netCluster) stop(keepLogs bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var errs []error
@@ -43,7 +45,7 @@ func (c *netCluster) stop() error {
 		removeCgroups(c.cgroupPrefix + "-" + a.name)
 	}
 	errs = append(errs, c.lab.remove(ctx))
-	if os.Getenv("FAULTS_KEEP_LOGS") != "" {
+	if keepLogs || os.Getenv("FAULTS_KEEP_LOGS") != "" {
 		c.keepLogs()
 	}
 	errs = append(errs, os.RemoveAll(c.dir))

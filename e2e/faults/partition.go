@@ -107,7 +107,7 @@ func (s *suite) partitionRounds(ctx context.Context, nomad string, faults []part
 		return 0, err
 	}
 	defer func() {
-		if serr := c.stop(); serr != nil {
+		if serr := c.stop(err != nil); serr != nil {
 			err = errors.Join(err, fmt.Errorf("clean up partition cluster: %w", serr))
 		}
 	}()
@@ -136,7 +136,7 @@ func (s *suite) partitionRound(ctx context.Context, c *netCluster, before map[st
 	}
 	f.client = max(f.client, 0)
 	node := c.clients[f.client]
-	s.logger.Info("cutting a client's link", "node", node.name, "long", f.long, "hold", f.hold)
+	s.logger.Info("cutting a client's link", "node", node.name, "long", f.long, "hold_after_disconnect", f.hold)
 	cutAt := time.Now()
 	if err := c.lab.setLink(ctx, f.client, false); err != nil {
 		return nil, err
