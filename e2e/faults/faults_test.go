@@ -102,7 +102,7 @@ func newTestSuite(t *testing.T) *suite {
 	if err != nil {
 		t.Fatalf("newSuite: %v", err)
 	}
-	t.Cleanup(s.close)
+	t.Cleanup(func() { s.close(t.Failed()) })
 	return s
 }
 

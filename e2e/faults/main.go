@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"time"
 
@@ -70,23 +69,18 @@ func main() {
 	flag.IntVar(&opts.Rounds, "rounds", 50, "number of fault rounds, shared among the scenarios")
 	flag.Int64Var(&opts.Seed, "seed", 0, "seed of the random fault points; 0 picks one from the clock (replay a run with its printed seed)")
 	flag.DurationVar(&opts.Timeout, "timeout", 30*time.Minute, "time limit of the whole run; the run stops starting rounds once it is reached")
-	flag.BoolVar(&opts.Nomad, "nomad", true, "also run the Nomad scenario when a Nomad binary is found through NOMAD_BIN or PATH")
-	scenarios := flag.String("scenarios", "", "comma-separated scenarios to run, of crash, live-restore, no-live-restore, reboot, vcenter, pull, diskfull, nomad, partition and consul; empty runs all")
+	flag.BoolVar(&opts.Nomad, "nomad", true, "also run the nomad, partition and consul scenarios when a Nomad binary is found through NOMAD_BIN or PATH")
+	scenarios := flag.String("scenarios", "", "comma-separated scenarios to run, of crash, live-restore, no-live-restore, reboot, vcenter, pull, diskfull, nomad, partition and consul, run in the order listed; empty runs all in that order")
+	flag.Usage = printUsage
 	flag.Parse()
 	if opts.Seed == 0 {
 		opts.Seed = time.Now().UnixNano()
 	}
 	if *scenarios != "" {
 		opts.Scenarios = strings.Split(*scenarios, ",")
-		for _, name := range opts.Scenarios {
-			if !slices.Contains(scenarioNames, name) {
-				fmt.Fprintf(os.Stderr, "invalid -scenarios entry %q: use one of %s\n", name, strings.Join(scenarioNames, ", "))
-				os.Exit(2)
-			}
-		}
 	}
-	if opts.Rounds <= 0 {
-		fmt.Fprintf(os.Stderr, "invalid -rounds %d: give a positive number of rounds\n", opts.Rounds)
+	if err := validateOptions(opts); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
 
@@ -101,7 +95,24 @@ func main() {
 		logger.Error("fault run failed", "seed", opts.Seed, "error", err)
 	}
 	fmt.Println(string(out))
-	if err != nil || report.Failed() {
+	if reason := exitReason(report, opts, err, ctx.Err() != nil); reason != "" {
+		fmt.Fprintf(os.Stderr, "fault run failed (seed %d): %s\n", opts.Seed, reason)
 		os.Exit(1)
 	}
+}
+
+// printUsage prints the -h text: the flags and the environment variables.
+func printUsage() {
+	out := flag.CommandLine.Output()
+	fmt.Fprintf(out, "Usage: %s [flags]\n\nFlags:\n", os.Args[0])
+	flag.PrintDefaults()
+	fmt.Fprint(out, `
+Environment:
+  NOMAD_BIN         path of the Nomad binary; PATH is searched when unset
+  FAULTS_LOG_LEVEL  log level on stderr: trace, debug, info (default), warn or error
+  FAULTS_KEEP_LOGS  when set to any value, keep the agents' logs and print
+                    their folder; they are also kept when a scenario fails
+
+Interrupt (Ctrl-C) stops the run after cleanup; it then exits 1.
+`)
 }

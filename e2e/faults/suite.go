@@ -53,14 +53,20 @@ type scenario struct {
 }
 
 // Run builds the plugin, runs the scenarios with opts.Rounds rounds in all
-// and returns the report. A run stops starting rounds at opts.Timeout.
-func Run(ctx context.Context, opts Options, logger hclog.Logger) (*Report, error) {
-	report := &Report{Seed: opts.Seed}
+// and returns the report. The scenarios run in the order of opts.Scenarios,
+// or in their fixed order when it is empty. A run stops starting scenarios
+// at opts.Timeout and as soon as ctx is cancelled.
+func Run(ctx context.Context, opts Options, logger hclog.Logger) (report *Report, err error) {
+	report = &Report{Seed: opts.Seed}
+	nomad, findErr := cluster.FindNomad()
+	if err := checkNomadScenarios(opts.Scenarios, opts.Nomad, findErr); err != nil {
+		return report, err
+	}
 	s, err := newSuite(ctx, opts, logger, report)
 	if err != nil {
 		return report, err
 	}
-	defer s.close()
+	defer func() { s.close(err != nil) }()
 
 	scenarios := []scenario{
 		{"crash", runCrashScenario},
@@ -71,37 +77,45 @@ func Run(ctx context.Context, opts Options, logger hclog.Logger) (*Report, error
 		{"pull", runPullScenario},
 		{"diskfull", runDiskFullScenario},
 	}
-	if opts.Nomad {
-		if nomad, err := cluster.FindNomad(); err == nil {
-			report.WithNomad = true
-			scenarios = append(scenarios,
-				scenario{"nomad", runNomadScenario(nomad)},
-				scenario{"partition", runPartitionScenario(nomad)},
-				scenario{"consul", runCatalogScenario(nomad)})
-		}
+	if opts.Nomad && findErr == nil {
+		report.WithNomad = true
+		scenarios = append(scenarios,
+			scenario{"nomad", runNomadScenario(nomad)},
+			scenario{"partition", runPartitionScenario(nomad)},
+			scenario{"consul", runCatalogScenario(nomad)})
 	}
 	if len(opts.Scenarios) > 0 {
-		scenarios = slices.DeleteFunc(scenarios, func(sc scenario) bool { return !slices.Contains(opts.Scenarios, sc.name) })
+		scenarios = orderScenarios(scenarios, opts.Scenarios)
 		report.WithNomad = report.WithNomad && slices.ContainsFunc(scenarios, func(sc scenario) bool {
-			return sc.name == "nomad" || sc.name == "partition" || sc.name == "consul"
+			return slices.Contains(nomadScenarioNames, sc.name)
 		})
 	}
+	if err := s.runScenarios(ctx, scenarios, opts.Rounds); err != nil {
+		return report, err
+	}
+	return report, nil
+}
+
+// runScenarios runs the scenarios in order with total rounds shared among
+// them. It stops starting scenarios once total rounds ran, the run's time
+// limit passed or ctx is cancelled.
+func (s *suite) runScenarios(ctx context.Context, scenarios []scenario, total int) error {
 	for i, sc := range scenarios {
-		if report.Rounds >= opts.Rounds || s.expired() {
-			break
+		if s.report.Rounds >= total || s.expired() || ctx.Err() != nil {
+			return nil
 		}
-		rounds := roundsOf(opts.Rounds, len(scenarios), i)
+		rounds := roundsOf(total, len(scenarios), i)
 		if rounds == 0 {
 			continue
 		}
-		logger.Info("starting scenario", "scenario", sc.name, "rounds", rounds)
+		s.logger.Info("starting scenario", "scenario", sc.name, "rounds", rounds)
 		done, err := sc.run(ctx, s, rounds)
-		report.Rounds += done
+		s.report.Rounds += done
 		if err != nil {
-			return report, fmt.Errorf("scenario %s: %w", sc.name, err)
+			return fmt.Errorf("scenario %s: %w", sc.name, err)
 		}
 	}
-	return report, nil
+	return nil
 }
 
 func newSuite(ctx context.Context, opts Options, logger hclog.Logger, report *Report) (*suite, error) {
@@ -125,33 +139,41 @@ func newSuite(ctx context.Context, opts Options, logger hclog.Logger, report *Re
 	build.Dir = root
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
-		s.close()
+		s.close(false)
 		return nil, fmt.Errorf("build the video plugin: %w", err)
 	}
 
 	if s.docker, err = client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation()); err != nil {
-		s.close()
+		s.close(false)
 		return nil, fmt.Errorf("create Docker client: %w", err)
 	}
 	if _, err := s.docker.Ping(ctx); err != nil {
-		s.close()
+		s.close(false)
 		return nil, fmt.Errorf("dockerd is not reachable at %s (start dockerd to run the fault suite): %w", s.docker.DaemonHost(), err)
 	}
 	if err := importTestImage(ctx, s.docker); err != nil {
-		s.close()
+		s.close(false)
 		return nil, fmt.Errorf("build test image %s: %w", testImage, err)
 	}
 	return s, nil
 }
 
-func (s *suite) close() {
+// close removes the run's containers and its temporary folder. It keeps
+// the folder, which contains the Consul agents' logs, when keepFiles is
+// true or FAULTS_KEEP_LOGS is set, and prints where it is.
+func (s *suite) close(keepFiles bool) {
 	if s.docker != nil {
 		s.removeLeftContainers()
 		s.docker.Close()
 	}
-	if s.tempDir != "" {
-		os.RemoveAll(s.tempDir)
+	if s.tempDir == "" {
+		return
 	}
+	if keepFiles || os.Getenv("FAULTS_KEEP_LOGS") != "" {
+		fmt.Fprintf(os.Stderr, "kept the run's files, including agent logs, in %s\n", s.tempDir)
+		return
+	}
+	os.RemoveAll(s.tempDir)
 }
 
 // expired reports whether the run's time limit has passed.
