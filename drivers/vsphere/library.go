@@ -167,7 +167,7 @@ func reconfigureDeployed(ctx context.Context, vm *object.VirtualMachine, pl *pla
 	}
 	task, err := vm.Reconfigure(ctx, spec)
 	if err == nil {
-		err = task.Wait(ctx)
+		err = describeFault(task.Wait(ctx))
 	}
 	if err != nil {
 		return fmt.Errorf("reconfigure VM %q deployed from %s: %w", vm.Reference().Value, t.source(), err)

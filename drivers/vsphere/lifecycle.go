@@ -98,7 +98,7 @@ func (d *Driver) cloneVM(ctx context.Context, c *govmomi.Client, p *PluginConfig
 	}
 	info, err := task.WaitForResult(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("clone template %q to VM %q: %w", t.Template, vmName(cfg), err)
+		return nil, fmt.Errorf("clone template %q to VM %q: %w", t.Template, vmName(cfg), describeFault(err))
 	}
 	return object.NewVirtualMachine(c.Client, info.Result.(types.ManagedObjectReference)), nil
 }

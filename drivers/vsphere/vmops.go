@@ -39,7 +39,7 @@ func powerOn(ctx context.Context, vm *object.VirtualMachine) error {
 	if err != nil {
 		return err
 	}
-	return task.Wait(ctx)
+	return describeFault(task.Wait(ctx))
 }
 
 func isNotFound(err error) bool {
@@ -57,7 +57,7 @@ func powerOff(ctx context.Context, vm *object.VirtualMachine) error {
 	}
 	task, err := vm.PowerOff(ctx)
 	if err == nil {
-		err = task.Wait(ctx)
+		err = describeFault(task.Wait(ctx))
 	}
 	if err != nil && !fault.Is(err, &types.InvalidPowerState{}) && !isNotFound(err) {
 		return fmt.Errorf("power off VM %q: %w", vm.Reference().Value, err)
@@ -81,7 +81,7 @@ func destroyVM(ctx context.Context, vm *object.VirtualMachine) error {
 		var task *object.Task
 		task, err = vm.Destroy(ctx)
 		if err == nil {
-			err = task.Wait(ctx)
+			err = describeFault(task.Wait(ctx))
 		}
 		if err == nil || isNotFound(err) {
 			return nil
