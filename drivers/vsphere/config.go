@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/ferry-video/ferry/plugins/hclspec"
 )
@@ -287,8 +288,8 @@ func (t *TaskConfig) validate(p *PluginConfig, cpuMHz, memoryMB int64) error {
 	t.guestInfo = make(map[string]string)
 	for _, m := range t.GuestInfo {
 		for key, value := range m {
-			if key == "" || strings.ContainsAny(key, " =") {
-				return fmt.Errorf("invalid guestinfo key %q: use letters, digits, dots and underscores", key)
+			if err := validateGuestInfo(key, value); err != nil {
+				return err
 			}
 			t.guestInfo[key] = value
 		}
@@ -298,6 +299,29 @@ func (t *TaskConfig) validate(p *PluginConfig, cpuMHz, memoryMB int64) error {
 	t.ResourcePool = firstNonEmpty(t.ResourcePool, p.ResourcePool)
 	t.Datastore = firstNonEmpty(t.Datastore, p.Datastore)
 	t.Network = firstNonEmpty(t.Network, p.Network)
+	return nil
+}
+
+// reservedGuestInfoPrefix starts the guestinfo keys that the driver sets
+// itself, such as guestinfo.ferry.task_id.
+const reservedGuestInfoPrefix = "ferry."
+
+// validateGuestInfo checks one guestinfo entry. A key may carry the
+// "guestinfo." prefix or not. vCenter rejects values with newlines at
+// power-on, so control characters are rejected here with the key named.
+func validateGuestInfo(key, value string) error {
+	name := strings.TrimPrefix(key, "guestinfo.")
+	if name == "" || strings.ContainsFunc(name, func(r rune) bool {
+		return !(r == '.' || r == '_' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9'))
+	}) {
+		return fmt.Errorf("invalid guestinfo key %q: use letters, digits, dots and underscores", key)
+	}
+	if strings.HasPrefix(name, reservedGuestInfoPrefix) {
+		return fmt.Errorf("invalid guestinfo key %q: keys starting with %q are reserved for the driver's own tags, so choose another name", key, reservedGuestInfoPrefix)
+	}
+	if strings.ContainsFunc(value, unicode.IsControl) {
+		return fmt.Errorf("invalid guestinfo value of key %q: remove newlines and other control characters, or encode the value, for example in base64", key)
+	}
 	return nil
 }
 

@@ -139,3 +139,44 @@ func TestTaskConfigSource(t *testing.T) {
 		})
 	}
 }
+
+func TestGuestInfoValidation(t *testing.T) {
+	tests := []struct {
+		name  string
+		key   string
+		value string
+		want  string
+	}{
+		{"plain key", "site.camera_1", "north", ""},
+		{"prefixed key", "guestinfo.site", "north", ""},
+		{"slash", "a/b", "x", `invalid guestinfo key "a/b"`},
+		{"space", "a b", "x", `invalid guestinfo key "a b"`},
+		{"equals", "a=b", "x", `invalid guestinfo key "a=b"`},
+		{"hyphen", "a-b", "x", `invalid guestinfo key "a-b"`},
+		{"empty", "", "x", `invalid guestinfo key ""`},
+		{"prefix only", "guestinfo.", "x", `invalid guestinfo key "guestinfo."`},
+		{"reserved", "ferry.alloc_id", "x", `"ferry.alloc_id": keys starting with "ferry." are reserved`},
+		{"reserved prefixed", "guestinfo.ferry.exit_code", "0", `"guestinfo.ferry.exit_code": keys starting`},
+		{"newline value", "site", "a\nb", `invalid guestinfo value of key "site"`},
+		{"tab value", "site", "a\tb", `invalid guestinfo value of key "site"`},
+		{"nul value", "site", "a\x00b", `invalid guestinfo value of key "site"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			task := &TaskConfig{Template: "tmpl", GuestInfo: []map[string]string{{tt.key: tt.value}}}
+			err := task.validate(&PluginConfig{}, 1000, 512)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("validate: %v", err)
+				}
+				if task.guestInfo[tt.key] != tt.value {
+					t.Errorf("guestinfo[%q] = %q, want %q", tt.key, task.guestInfo[tt.key], tt.value)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("validate = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
