@@ -2,6 +2,8 @@ package vsphere
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -109,7 +111,20 @@ func unreachable(cfg *PluginConfig, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return recoverable(fmt.Errorf("vCenter %s did not answer within %s (request_timeout): %w", cfg.url, cfg.requestTimeout, err))
 	}
+	if isCertificateError(err) {
+		return recoverable(fmt.Errorf("vCenter %s is unreachable: %w: set ca_file to vCenter's CA certificate, or insecure = true", cfg.url, err))
+	}
 	return recoverable(fmt.Errorf("vCenter %s is unreachable: %w", cfg.url, err))
+}
+
+// isCertificateError reports whether err is a failed verification of
+// vCenter's TLS certificate.
+func isCertificateError(err error) bool {
+	var unknownAuthority x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var hostname x509.HostnameError
+	var verify *tls.CertificateVerificationError
+	return errors.As(err, &unknownAuthority) || errors.As(err, &invalid) || errors.As(err, &hostname) || errors.As(err, &verify)
 }
 
 // isConnectionError reports whether err came from the transport or from an

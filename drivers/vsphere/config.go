@@ -1,6 +1,7 @@
 package vsphere
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/url"
@@ -159,10 +160,8 @@ func (c *PluginConfig) validateConnection() error {
 	if c.Insecure && c.CAFile != "" {
 		return errors.New("invalid config: set either insecure or ca_file, not both")
 	}
-	if c.CAFile != "" {
-		if _, err := os.Stat(c.CAFile); err != nil {
-			return fmt.Errorf("invalid ca_file %q: %w", c.CAFile, err)
-		}
+	if err := checkCAFile(c.CAFile); err != nil {
+		return err
 	}
 	if c.ResourcePool != "" && c.Cluster != "" {
 		return errors.New("invalid config: set either cluster or resource_pool, not both")
@@ -179,6 +178,22 @@ func (c *PluginConfig) validateConnection() error {
 		c.guestPassword, err = readSecret("guest_password_file", c.GuestPasswordFile, guestPasswordEnv)
 	}
 	return err
+}
+
+// checkCAFile checks that file, when set, is readable and contains at
+// least one PEM certificate.
+func checkCAFile(file string) error {
+	if file == "" {
+		return nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("invalid ca_file %q: %w", file, err)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(data) {
+		return fmt.Errorf("invalid ca_file %q: no PEM certificate found: set it to vCenter's CA certificate in PEM format", file)
+	}
+	return nil
 }
 
 // readSecret reads a password from file, or from the environment variable

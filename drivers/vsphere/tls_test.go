@@ -2,6 +2,8 @@ package vsphere
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -22,7 +24,7 @@ func TestFingerprintTLS(t *testing.T) {
 	}{
 		{"ca_file", func(c *PluginConfig) { c.CAFile = e.writeCA() }, plugins.HealthHealthy, "reachable"},
 		{"insecure", func(c *PluginConfig) { c.Insecure = true }, plugins.HealthHealthy, "reachable"},
-		{"unknown certificate", func(*PluginConfig) {}, plugins.HealthUnhealthy, "certificate"},
+		{"unknown certificate", func(*PluginConfig) {}, plugins.HealthUnhealthy, "set ca_file to vCenter's CA certificate, or insecure = true"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,5 +67,34 @@ func TestStartTaskLinkedCloneAndDisk(t *testing.T) {
 	}
 	if got := disks[0].(*types.VirtualDisk).CapacityInKB; got != 40*1024*1024 {
 		t.Errorf("disk = %d KiB, want 40 GiB", got)
+	}
+}
+
+func TestSetConfigRejectsBadCAFile(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "ca.txt")
+	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		file string
+		want string
+	}{
+		{"missing", filepath.Join(dir, "absent.pem"), "invalid ca_file"},
+		{"not pem", notPEM, "no PEM certificate found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(passwordEnv, testPassword)
+			cfg := &PluginConfig{URL: "https://127.0.0.1/sdk", Username: testUser, CAFile: tt.file}
+			err := cfg.validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("validate = %v, want %q", err, tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.file) {
+				t.Errorf("error = %q, want it to name %s", err, tt.file)
+			}
+		})
 	}
 }
