@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/object"
 
@@ -43,6 +44,8 @@ func TestVCenterOutage(t *testing.T) {
 	e := &simEnv{t: t, url: sim.URL()}
 	clk := newManualClock()
 	d := e.newDriver(clk, nil)
+	logs := &lockedBuffer{}
+	d.logger = hclog.New(&hclog.LoggerOptions{Output: logs, JSONFormat: true})
 	ctx := testContext(t)
 
 	tasks := []*plugins.TaskConfig{taskConfig(t, "first", nil), taskConfig(t, "second", nil)}
@@ -77,6 +80,10 @@ func TestVCenterOutage(t *testing.T) {
 		if err != nil || status.State != plugins.TaskStateRunning {
 			t.Errorf("InspectTask(%s) during the outage = %+v, %v, want running", task.Name, status, err)
 		}
+	}
+
+	if want := `"retry_in":"2s"`; !strings.Contains(logs.String(), want) {
+		t.Errorf("retry log lacks %s, want durations as text:\n%s", want, logs.String())
 	}
 
 	if err := sim.Restart(); err != nil {

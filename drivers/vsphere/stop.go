@@ -52,7 +52,7 @@ func (d *Driver) watchLoop(ctx context.Context, h *taskHandle) {
 		}
 		delay := retryDelay(failures)
 		failures++
-		logger.Warn("lost the VM's power state, retrying", "error", err, "attempt", failures, "retry_in", delay)
+		logger.Warn("lost the VM's power state, retrying", "error", err, "attempt", failures, "retry_in", delay.String())
 		select {
 		case <-d.clock.After(delay):
 		case <-ctx.Done():
@@ -120,7 +120,7 @@ func (d *Driver) StopTask(ctx context.Context, taskID string, timeout time.Durat
 		case <-h.done:
 			return nil
 		case <-d.clock.After(timeout):
-			d.logger.Warn("guest did not shut down within the kill timeout, powering off", "task_id", taskID, "vm_id", h.state.VMID, "timeout", timeout)
+			d.logger.Warn("guest did not shut down within the kill timeout, powering off", "task_id", taskID, "vm_id", h.state.VMID, "timeout", timeout.String())
 		case <-ctx.Done():
 			return ctx.Err()
 		}
