@@ -8,14 +8,24 @@
 //
 //	plugin "vsphere" {
 //	  config {
-//	    url           = "https://vcenter.example/sdk"
-//	    username      = "nomad@vsphere.local"
-//	    password_file = "/etc/nomad.d/vsphere-password"
-//	    ca_file       = "/etc/nomad.d/vcenter-ca.pem"
-//	    datacenter    = "city"
-//	    cluster       = "analytics"
+//	    url                 = "https://vcenter.example/sdk"
+//	    username            = "nomad@vsphere.local"
+//	    password_file       = "/etc/nomad.d/vsphere-password"
+//	    ca_file             = "/etc/nomad.d/vcenter-ca.pem"
+//	    datacenter          = "city"
+//	    cluster             = "analytics"
+//	    guest_username      = "nomad"
+//	    guest_password_file = "/etc/nomad.d/guest-password"
+//	    request_timeout     = "30s"
 //	  }
 //	}
+//
+// guest_username and guest_password_file (or VSPHERE_GUEST_PASSWORD) are
+// the guest account that `nomad alloc exec` runs as. Without them, exec
+// fails with "missing guest_username". request_timeout bounds the dial,
+// the TLS handshake, the login and each fingerprint check (default "30s"),
+// so a vCenter that accepts connections but never answers turns the
+// driver unhealthy. Clone and power tasks are not bounded by it.
 //
 // A task names its template and may override placement and size:
 //
@@ -26,7 +36,10 @@
 //	    guestinfo = { camera = "cam-12" }
 //	    stop_mode = "guest"
 //	  }
-//	  resources { cpu = 4000, memory = 8192 }
+//	  resources {
+//	    cpu    = 4000
+//	    memory = 8192
+//	  }
 //	}
 //
 // In place of template, a task may set library_item = "LIBRARY/ITEM": the
@@ -54,6 +67,10 @@
 // a VM has both. A guest reports an exit code by setting
 // guestinfo.ferry.exit_code before it powers off, for example with
 // `vmware-rpctool "info-set guestinfo.ferry.exit_code 3"`.
+//
+// A guestinfo key contains only letters, digits, dots and underscores, may
+// not start with "ferry." (reserved for the tags above) and its value may
+// not contain newlines or other control characters.
 //
 // Exec runs a command as guest_username through the guest's /bin/sh, with
 // its output redirected to files under /tmp that the driver downloads and
