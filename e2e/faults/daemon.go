@@ -118,6 +118,9 @@ func (d *privateDaemon) waitReady(ctx context.Context) error {
 			return fmt.Errorf("private dockerd exited at start: %w; its log ends with %q", err, d.logTail())
 		default:
 		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("wait for private dockerd at %s: %w", d.endpoint(), ctx.Err())
+		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("private dockerd at %s did not answer within %s: %w", d.endpoint(), daemonStartTimeout, err)
 		}
