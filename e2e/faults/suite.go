@@ -66,7 +66,8 @@ func Run(ctx context.Context, opts Options, logger hclog.Logger) (report *Report
 	if err != nil {
 		return report, err
 	}
-	defer func() { s.close(err != nil) }()
+	// An interrupt is no fault of the scenarios, so it does not keep files.
+	defer func() { s.close(err != nil && ctx.Err() == nil) }()
 
 	scenarios := []scenario{
 		{"crash", runCrashScenario},
