@@ -109,7 +109,7 @@ func login(ctx context.Context, cfg *PluginConfig) (*govmomi.Client, error) {
 // come back.
 func unreachable(cfg *PluginConfig, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return recoverable(fmt.Errorf("vCenter %s did not answer within %s (request_timeout): %w", cfg.url, cfg.requestTimeout, err))
+		return recoverable(fmt.Errorf("vCenter %s did not respond within %s (request_timeout): %w", cfg.url, cfg.requestTimeout, err))
 	}
 	if isCertificateError(err) {
 		return recoverable(fmt.Errorf("vCenter %s is unreachable: %w: set ca_file to vCenter's CA certificate, or insecure = true", cfg.url, err))

@@ -24,7 +24,7 @@
 // the guest account that `nomad alloc exec` runs as. Without them, exec
 // fails with "missing guest_username". request_timeout bounds the dial,
 // the TLS handshake, the login and each fingerprint check (default "30s"),
-// so a vCenter that accepts connections but never answers turns the
+// so a vCenter that accepts connections but never responds turns the
 // driver unhealthy. Clone and power tasks are not bounded by it.
 //
 // A task names its template and may override placement and size:

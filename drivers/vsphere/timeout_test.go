@@ -11,7 +11,7 @@ import (
 	"github.com/ferry-video/ferry/plugins"
 )
 
-// hangingListener accepts TCP connections on loopback and never answers,
+// hangingListener accepts TCP connections on loopback and never responds,
 // like a vCenter whose service is stuck.
 func hangingListener(t *testing.T) string {
 	t.Helper()
@@ -69,7 +69,7 @@ func TestFingerprintHangingVCenter(t *testing.T) {
 			if fp.Health != plugins.HealthUnhealthy {
 				t.Errorf("health = %v, want unhealthy", fp.Health)
 			}
-			if !strings.Contains(fp.Description, "did not answer within 200ms") {
+			if !strings.Contains(fp.Description, "did not respond within 200ms") {
 				t.Errorf("description = %q, want it to name the timeout", fp.Description)
 			}
 			if !d.conn.mu.TryLock() {
