@@ -66,7 +66,7 @@ func sameFingerprint(a, b *plugins.Fingerprint) bool {
 
 // fingerprint checks the session and reads the node attributes, all within
 // request_timeout, so that a vCenter that accepts connections but never
-// answers turns the driver unhealthy.
+// responds turns the driver unhealthy.
 func (d *Driver) fingerprint(ctx context.Context) *plugins.Fingerprint {
 	cfg := d.conn.config()
 	if !cfg.configured() {
