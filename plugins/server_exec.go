@@ -40,6 +40,7 @@ func (s *driverServer) ExecTaskStreaming(stream driverpb.Driver_ExecTaskStreamin
 	stdinReader.Close()
 	if err != nil {
 		s.logger.Error("failed to exec in task", "task_id", setup.GetTaskId(), "error", err)
+		reportExecError(sender, err)
 		return err
 	}
 
@@ -50,6 +51,21 @@ func (s *driverServer) ExecTaskStreaming(stream driverpb.Driver_ExecTaskStreamin
 		return err
 	}
 	return sender.send(&driverpb.ExecTaskStreamingResponse{Exited: true, Result: exitResultToProto(result)})
+}
+
+// reportExecError writes err to the stream's standard error before the
+// stream ends with err as its status. Nomad's HTTP agent (v2.0) passes the
+// status to `nomad alloc exec` as a websocket close reason, which is limited
+// to 123 bytes. It drops a longer reason, and the CLI then prints only
+// "unexpected EOF", so the standard error copy is what reaches the user.
+// The frame is sent even when the driver already closed standard error,
+// because Nomad's CLI and client ignore close markers.
+func reportExecError(sender *execSender, err error) {
+	msg := &driverpb.ExecTaskStreamingResponse{
+		Stderr: &driverpb.ExecTaskStreamingIOOperation{Data: []byte("exec failed: " + err.Error() + "\n")},
+	}
+	// A failed send means the client is gone, and the status is lost too.
+	_ = sender.send(msg)
 }
 
 // relayExecInput copies stdin and terminal sizes from the stream until the

@@ -9,9 +9,10 @@ import (
 	driverpb "github.com/ferry-video/ferry/plugins/proto/drivers"
 )
 
-// Nomad's client returns the error of the exec stream's Recv to the CLI,
-// which prints it after "failed to exec into task:", so the driver's
-// reason must arrive as the stream's status.
+// Nomad's client returns the exec stream's status to the CLI, which prints
+// it after "failed to exec into task:". Nomad's HTTP agent drops a status
+// longer than a websocket close reason (123 bytes), so the reason must
+// also arrive on standard error.
 func TestExecTaskStreamingErrorReachesClient(t *testing.T) {
 	ctx := testContext(t)
 	p := launch(t)
@@ -36,12 +37,17 @@ func TestExecTaskStreamingErrorReachesClient(t *testing.T) {
 				t.Fatalf("Send: %v", err)
 			}
 			var recvErr error
+			var stderr []byte
 			for recvErr == nil {
 				var resp *driverpb.ExecTaskStreamingResponse
 				resp, recvErr = stream.Recv()
 				if resp.GetExited() {
 					t.Fatalf("got exit %v, want an error", resp.GetResult())
 				}
+				stderr = append(stderr, resp.GetStderr().GetData()...)
+			}
+			if !strings.Contains(string(stderr), "exec failed: "+tt.want) {
+				t.Errorf("stderr = %q, want it to contain %q", stderr, tt.want)
 			}
 			if errors.Is(recvErr, io.EOF) {
 				t.Fatalf("stream ended without an error, want %q", tt.want)
