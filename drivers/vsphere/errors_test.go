@@ -180,7 +180,12 @@ func TestExecTaskErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := d.ExecTask(testContext(t), task.ID, tt.cmd, 0)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("ExecTask = %v, want %q", err, tt.want)
+				t.Fatalf("ExecTask = %v, want %q", err, tt.want)
+			}
+			// Nomad's agent passes the gRPC status text to the CLI as a
+			// websocket close reason, at most 123 bytes.
+			if status := "rpc error: code = Unknown desc = " + err.Error(); len(status) > 123 {
+				t.Errorf("status %q is %d bytes, want at most 123", status, len(status))
 			}
 		})
 	}

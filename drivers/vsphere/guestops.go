@@ -103,7 +103,9 @@ func (d *Driver) openGuestSession(ctx context.Context, h *taskHandle) (*guestSes
 	}
 	name := h.state.VMName
 	if plugin.GuestUsername == "" {
-		return nil, fmt.Errorf("exec in VM %q: missing guest_username: set the guest account in the plugin config", name)
+		// The message stays short, so that Nomad's agent can pass it to
+		// the CLI as a websocket close reason (at most 123 bytes).
+		return nil, errors.New("missing guest_username: set the guest account in the plugin config")
 	}
 	vm := object.NewVirtualMachine(client.Client, h.state.ref())
 	running, err := vm.IsToolsRunning(ctx)
