@@ -224,6 +224,9 @@ func (d *privateDaemon) close() error {
 		errs = append(errs, d.start(ctx))
 	}
 	if d.docker != nil && d.cmd != nil {
+		// An interrupt can stop a restart before dockerd answers, so wait
+		// for it here, with the fresh context.
+		errs = append(errs, d.waitReady(ctx))
 		list, err := d.docker.ContainerList(ctx, container.ListOptions{All: true})
 		errs = append(errs, err)
 		for _, c := range list {
