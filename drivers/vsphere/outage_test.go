@@ -124,3 +124,41 @@ func powerOffOutside(t *testing.T, sdk, vmID string) {
 	vm := object.NewVirtualMachine(c.Client, (taskState{VMID: vmID}).ref())
 	mustTask(t, vm.PowerOff)
 }
+
+func TestStopTaskDuringOutageEvent(t *testing.T) {
+	sim, err := vcsim.NewSimulator(vcsim.Config{Username: testUser, Password: testPassword, Template: testTemplate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	e := &simEnv{t: t, url: sim.URL()}
+	d := e.newDriver(newManualClock(), nil)
+	ctx, cancel := context.WithCancel(testContext(t))
+	defer cancel()
+	task := taskConfig(t, "stopping", nil)
+	startVM(t, d, task)
+	events, _ := d.TaskEvents(ctx)
+
+	sim.Stop()
+	client, _, _ := d.conn.get(ctx)
+	d.conn.reset(client)
+	err = d.StopTask(ctx, task.ID, time.Second, "SIGKILL")
+	if !isRecoverable(err) {
+		t.Errorf("StopTask during the outage = %v, want a recoverable error", err)
+	}
+
+	want := "vCenter unreachable, stop waits and retries: vCenter " + sim.URL() + " is unreachable"
+	for {
+		select {
+		case ev := <-events:
+			if strings.HasPrefix(ev.Message, want) {
+				if ev.TaskID != task.ID {
+					t.Errorf("event task = %q, want %q", ev.TaskID, task.ID)
+				}
+				return
+			}
+		case <-ctx.Done():
+			t.Fatalf("no event starting with %q", want)
+		}
+	}
+}

@@ -112,6 +112,7 @@ func (d *Driver) StopTask(ctx context.Context, taskID string, timeout time.Durat
 	}
 	client, _, err := d.conn.get(ctx)
 	if err != nil {
+		d.reportStopWaiting(h, err)
 		return err
 	}
 	vm := object.NewVirtualMachine(client.Client, h.state.ref())
@@ -126,7 +127,9 @@ func (d *Driver) StopTask(ctx context.Context, taskID string, timeout time.Durat
 		}
 	}
 	if err := powerOff(ctx, vm); err != nil {
-		return d.connectionFailed(client, err)
+		err = d.connectionFailed(client, err)
+		d.reportStopWaiting(h, err)
+		return err
 	}
 	select {
 	case <-h.done:
@@ -134,6 +137,21 @@ func (d *Driver) StopTask(ctx context.Context, taskID string, timeout time.Durat
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// reportStopWaiting tells the operator, through a task event, that a stop
+// failed because vCenter is unreachable. Nomad's client calls StopTask
+// again, so the stop waits for vCenter and the VM keeps running meanwhile.
+func (d *Driver) reportStopWaiting(h *taskHandle, err error) {
+	var recoverableErr *plugins.RecoverableError
+	if !errors.As(err, &recoverableErr) {
+		return
+	}
+	d.logger.Warn("vCenter unreachable, stop waits and retries", "task_id", h.cfg.ID, "vm_id", h.state.VMID, "error", err)
+	d.events.Publish(&plugins.TaskEvent{
+		TaskID: h.cfg.ID, AllocID: h.cfg.AllocID, TaskName: h.cfg.Name, Timestamp: d.clock.Now(),
+		Message: fmt.Sprintf("vCenter unreachable, stop waits and retries: %v", err),
+	})
 }
 
 // shutdownGuest requests a guest shutdown through VMware Tools and reports
