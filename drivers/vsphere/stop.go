@@ -139,9 +139,9 @@ func (d *Driver) StopTask(ctx context.Context, taskID string, timeout time.Durat
 	}
 }
 
-// reportStopWaiting tells the operator, through a task event, that a stop
-// failed because vCenter is unreachable. Nomad's client calls StopTask
-// again, so the stop waits for vCenter and the VM keeps running meanwhile.
+// reportStopWaiting publishes a task event when a stop failed because
+// vCenter is unreachable. Nomad's client (v2.0) retries a failed stop with
+// backoff, up to killFailureLimit times, and the VM keeps running meanwhile.
 func (d *Driver) reportStopWaiting(h *taskHandle, err error) {
 	var recoverableErr *plugins.RecoverableError
 	if !errors.As(err, &recoverableErr) {
