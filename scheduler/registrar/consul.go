@@ -61,6 +61,15 @@ func (p *Publisher) Apply(ctx context.Context, pub Publication) error {
 }
 
 func (p *Publisher) apply(ctx context.Context, pub Publication) error {
+	if p.last != nil {
+		lost, err := p.kvLost(ctx)
+		if err != nil {
+			return err
+		}
+		if lost {
+			p.last = nil
+		}
+	}
 	if p.last == nil {
 		held, err := p.read(ctx)
 		if err != nil {
@@ -88,6 +97,25 @@ func (p *Publisher) traceWrite(kind, key string) {
 	if p.trace != nil {
 		p.trace(kind, key)
 	}
+}
+
+// kvLost reports whether the node's KV keys in Consul differ from the ones
+// last written, as after Consul servers lost their state or someone
+// deleted them. One key listing per period costs less than a rewrite.
+func (p *Publisher) kvLost(ctx context.Context) (bool, error) {
+	keys, _, err := p.client.KV().Keys(p.cfg.NodePrefix(), "", (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return false, fmt.Errorf("list consul kv keys %q: %w", p.cfg.NodePrefix(), err)
+	}
+	if len(keys) != len(p.last.rawKV) {
+		return true, nil
+	}
+	for _, key := range keys {
+		if _, ok := p.last.rawKV[key]; !ok {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // read returns what Consul holds for this node, so a restarted registrar

@@ -134,6 +134,26 @@ func TestRegistrarConsul(t *testing.T) {
 		}
 	})
 
+	t.Run("rewrites kv lost by consul", func(t *testing.T) {
+		root := t.TempDir()
+		addRecording(t, root, "cam-1", "a.avi")
+		r := newRegistrar(t, agent, Config{Node: "reg-lost", Roots: []string{root}})
+		syncOnce(t, r)
+		if _, err := client.KV().DeleteTree("ferry/storage/reg-lost/", nil); err != nil {
+			t.Fatalf("delete kv tree: %v", err)
+		}
+
+		syncOnce(t, r)
+
+		detail, _ := readDetail(t, client, "ferry/storage/reg-lost/cam-1")
+		if detail.Camera != "cam-1" {
+			t.Errorf("detail after kv loss = %+v, want cam-1 written again", detail)
+		}
+		if got, want := r.Writes(), (Writes{Registrations: 1, KVPuts: 2}); got != want {
+			t.Errorf("writes = %+v, want %+v", got, want)
+		}
+	})
+
 	t.Run("blocking query wakes on change", func(t *testing.T) {
 		root := t.TempDir()
 		addRecording(t, root, "cam-1", "a.avi")
