@@ -47,6 +47,9 @@ type GroupReport struct {
 	BytesMoved int64         `json:"bytes_moved"`
 	Local      bool          `json:"local"`
 	Allocs     []AllocReport `json:"allocations"`
+	// Count is the group's count in Nomad. The scheduler sets it to 0 for
+	// a batch group that finished, so that Nomad does not run it again.
+	Count int `json:"count"`
 	// Problem is the reason no allocation of the group runs, or empty
 	// when one does.
 	Problem string `json:"problem,omitempty"`
@@ -64,6 +67,8 @@ type AllocReport struct {
 	// Reason is the last task event message of an allocation that is not
 	// running or complete, such as a failed staging.
 	Reason string `json:"reason,omitempty"`
+	// createIndex orders the allocation against Nomad's evaluations.
+	createIndex uint64
 }
 
 // BuildReport reads the template jobs and their allocations from Nomad and
@@ -123,12 +128,12 @@ func jobGroups(ctx context.Context, client *api.Client, job *api.Job) ([]GroupRe
 		g := GroupReport{
 			Job: deref(job.ID), Group: deref(tg.Name), Camera: tg.Meta[GroupMetaCamera],
 			Node: tg.Meta[GroupMetaNode], Reason: tg.Meta[GroupMetaReason], Detail: tg.Meta[GroupMetaDetail],
-			BytesMoved: bytes,
+			BytesMoved: bytes, Count: deref(tg.Count),
 		}
 		g.Local = g.Reason == string(placement.ReasonLocal) || g.Reason == string(placement.ReasonReplica) || g.Reason == string(placement.ReasonQueued)
 		for _, a := range allocs {
 			if a.TaskGroup == g.Group {
-				g.Allocs = append(g.Allocs, AllocReport{ID: a.ID, Node: a.NodeName, ClientStatus: a.ClientStatus, Reason: allocReason(a)})
+				g.Allocs = append(g.Allocs, AllocReport{ID: a.ID, Node: a.NodeName, ClientStatus: a.ClientStatus, Reason: allocReason(a), createIndex: a.CreateIndex})
 			}
 		}
 		g.Problem = groupProblem(g, evals)

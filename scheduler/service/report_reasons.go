@@ -45,19 +45,31 @@ func eventText(e *api.TaskEvent) string {
 }
 
 // groupProblem returns why an expanded group has no running allocation:
-// the placement failure of the job's latest evaluation that could not
-// place it, or the reason of its latest allocation. It returns "" when an
-// allocation runs.
+// the placement failure of the latest evaluation, newer than the group's
+// newest allocation, that could not place it, or the reason of its newest
+// allocation. It returns "" when an allocation runs or the newest one
+// completed, and says so when a finished group's allocations are gone.
 func groupProblem(g GroupReport, evals []*api.Evaluation) string {
 	for _, a := range g.Allocs {
 		if a.ClientStatus == api.AllocClientStatusRunning {
 			return ""
 		}
 	}
-	if failure := placementFailure(g.Group, evals); failure != "" {
+	var after uint64
+	if len(g.Allocs) > 0 {
+		last := g.Allocs[len(g.Allocs)-1]
+		if last.ClientStatus == api.AllocClientStatusComplete {
+			return ""
+		}
+		after = last.createIndex
+	}
+	if failure := placementFailure(g.Group, evals, after); failure != "" {
 		return failure
 	}
 	if len(g.Allocs) == 0 {
+		if g.Count == 0 {
+			return "finished: Nomad has collected its allocations, and count 0 keeps it from running again"
+		}
 		return "Nomad has no allocation for the group yet; run nomad job status " + g.Job
 	}
 	last := g.Allocs[len(g.Allocs)-1]
@@ -67,11 +79,15 @@ func groupProblem(g GroupReport, evals []*api.Evaluation) string {
 	return fmt.Sprintf("allocation %.8s on %s is %s", last.ID, last.Node, last.ClientStatus)
 }
 
-// placementFailure describes why the newest evaluation that failed to
-// place group did so, or returns "" when no evaluation failed to.
-func placementFailure(group string, evals []*api.Evaluation) string {
+// placementFailure describes why the newest evaluation created after
+// index that failed to place group did so, or returns "" when none did.
+// Older failures were followed by an allocation, so they are past.
+func placementFailure(group string, evals []*api.Evaluation, after uint64) string {
 	var newest *api.Evaluation
 	for _, e := range evals {
+		if e.CreateIndex <= after {
+			continue
+		}
 		if e.FailedTGAllocs[group] != nil && (newest == nil || e.CreateIndex > newest.CreateIndex) {
 			newest = e
 		}

@@ -33,12 +33,18 @@ func TestGroupProblem(t *testing.T) {
 		{"staging checksum mismatch", []*api.AllocationListStub{staging}, nil, []string{"a1b2c3d4", "edge-2", "failed", "Driver Failure", "checksum mismatch"}},
 		{"constraint filtered", nil, filtered, []string{"e1e2e3e4", "3 filtered by constraint ${meta.ferry.cameras} set_contains cam-a"}},
 		{"no allocation yet", nil, nil, []string{"no allocation", "nomad job status detect"}},
+		{"completed after a failed evaluation", []*api.AllocationListStub{{ID: "c1", ClientStatus: api.AllocClientStatusComplete, CreateIndex: 9}}, filtered, nil},
+		{"failed evaluation after the newest allocation", []*api.AllocationListStub{{ID: "f1", ClientStatus: api.AllocClientStatusFailed, CreateIndex: 5}}, filtered, []string{"e1e2e3e4", "could not place"}},
+		{"finished and collected", nil, nil, []string{"finished", "collected"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := GroupReport{Job: "detect", Group: "detect-cam-a"}
+			g := GroupReport{Job: "detect", Group: "detect-cam-a", Count: 1}
+			if tt.name == "finished and collected" {
+				g.Count = 0
+			}
 			for _, a := range tt.allocs {
-				g.Allocs = append(g.Allocs, AllocReport{ID: a.ID, Node: a.NodeName, ClientStatus: a.ClientStatus, Reason: allocReason(a)})
+				g.Allocs = append(g.Allocs, AllocReport{ID: a.ID, Node: a.NodeName, ClientStatus: a.ClientStatus, Reason: allocReason(a), createIndex: a.CreateIndex})
 			}
 			got := groupProblem(g, tt.evals)
 			if len(tt.want) == 0 && got != "" {
