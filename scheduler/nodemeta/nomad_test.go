@@ -4,103 +4,25 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ferry-video/ferry/e2e/cluster"
+	"github.com/ferry-video/ferry/internal/nomadtest"
 	"github.com/ferry-video/ferry/scheduler/catalog"
 	"github.com/hashicorp/nomad/api"
 )
 
-// devAgentConfig keeps the dev agent on free loopback ports, away from any
-// Consul or Vault on the machine, and skips the cloud metadata
-// fingerprinters, which fail on machines without a metadata service.
-const devAgentConfig = `
-name      = "nodemeta-test"
-bind_addr = "127.0.0.1"
-ports {
-  http = %d
-  rpc  = %d
-  serf = %d
-}
-consul {
-  client_auto_join = false
-  server_auto_join = false
-  auto_advertise   = false
-}
-client {
-  network_interface = "lo"
-  options {
-    "fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean,consul,vault"
-  }
-}
-`
-
-// startNomad runs `nomad agent -dev` on loopback until the test ends. It
-// returns an API client, the HTTP address for the nomad CLI and the path of
-// the agent's log.
+// startNomad runs a Nomad dev agent until the test ends. It returns an API
+// client, the HTTP address for the nomad CLI and the path of the agent's
+// log.
 func startNomad(t *testing.T) (*api.Client, string, string) {
 	t.Helper()
-	bin, err := cluster.FindNomad()
-	if err != nil {
-		// No registry serves Nomad, so this is the one kind of test that
-		// skips, under CI=true too.
-		t.Skipf("skipped the Nomad metadata test: %v", err)
-	}
-
-	ports := freePorts(t, 3)
-	dir := t.TempDir()
-	configPath := filepath.Join(dir, "agent.hcl")
-	config := fmt.Sprintf(devAgentConfig, ports[0], ports[1], ports[2])
-	if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(dir, "nomad.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-
-	cmd := exec.Command(bin, "agent", "-dev", "-bind", "127.0.0.1", "-config", configPath)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// The kernel kills the agent if the test binary dies first.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("run %s: %v", bin, err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	})
-
-	addr := "http://127.0.0.1:" + strconv.Itoa(ports[0])
-	client, err := api.NewClient(&api.Config{Address: addr})
-	if err != nil {
-		t.Fatalf("nomad client: %v", err)
-	}
-	return client, addr, logPath
-}
-
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	ports := make([]int, n)
-	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		ports[i] = l.Addr().(*net.TCPAddr).Port
-	}
-	return ports
+	agent := nomadtest.Start(t, "nodemeta-test")
+	return agent.Client, agent.Addr, agent.LogPath
 }
 
 // poll calls check every 100ms until it returns nil or the timeout ends.

@@ -3,95 +3,22 @@ package service
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/ferry-video/ferry/e2e/cluster"
+	"github.com/ferry-video/ferry/internal/nomadtest"
 	"github.com/ferry-video/ferry/scheduler/catalog"
 	"github.com/ferry-video/ferry/scheduler/nodemeta"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/api"
 )
 
-// nomadAgentConfig keeps the dev agent on free loopback ports, away from
-// any Consul on the machine, and skips the cloud fingerprinters, which fail
-// on machines without a metadata service.
-const nomadAgentConfig = `
-name      = "service-test"
-bind_addr = "127.0.0.1"
-ports {
-  http = %d
-  rpc  = %d
-  serf = %d
-}
-consul {
-  client_auto_join = false
-  server_auto_join = false
-  auto_advertise   = false
-}
-client {
-  network_interface = "lo"
-  options {
-    "fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean,consul,vault"
-  }
-}
-`
-
-// startNomadAgent runs `nomad agent -dev` until the test ends and returns
+// startNomadAgent runs a Nomad dev agent until the test ends and returns
 // a client for it.
 func startNomadAgent(t *testing.T) *api.Client {
 	t.Helper()
-	bin, err := cluster.FindNomad()
-	if err != nil {
-		// No package registry serves this Nomad build, so this is the one
-		// test that skips when the binary is absent.
-		t.Skipf("skipped the Nomad agent test: %v", err)
-	}
-
-	var ports [3]int
-	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		ports[i] = l.Addr().(*net.TCPAddr).Port
-	}
-	dir := t.TempDir()
-	configPath := filepath.Join(dir, "agent.hcl")
-	config := fmt.Sprintf(nomadAgentConfig, ports[0], ports[1], ports[2])
-	if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logFile, err := os.Create(filepath.Join(dir, "nomad.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-
-	cmd := exec.Command(bin, "agent", "-dev", "-bind", "127.0.0.1", "-config", configPath)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// The kernel kills the agent if the test binary dies first.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("run %s: %v", bin, err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	})
-
-	client, err := api.NewClient(&api.Config{Address: "http://127.0.0.1:" + strconv.Itoa(ports[0])})
-	if err != nil {
-		t.Fatalf("nomad client: %v", err)
-	}
-	return client
+	return nomadtest.Start(t, "service-test").Client
 }
 
 // pollNomad calls check every 100ms until it returns nil, because the dev
