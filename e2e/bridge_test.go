@@ -126,7 +126,7 @@ func TestBridgeNetworkGroup(t *testing.T) {
 		t.Errorf("pause containers of the running alloc = %d, want 1", n)
 	}
 
-	// The restarted agent asks a new plugin process for the network again,
+	// The restarted agent requests the network again from a new plugin process,
 	// which must return the running one, and later destroys it through
 	// that process.
 	keep := func(hcl string) (string, error) { return hcl, nil }

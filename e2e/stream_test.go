@@ -40,7 +40,7 @@ func TestStreamServiceLiveEvents(t *testing.T) {
 	env.runJob(t, ctx, streamJob, filepath.Join(repoRoot, "jobspecs", "motion-stream.nomad.hcl"))
 
 	// Before any stream arrives, each camera's check is critical and its
-	// /health says that it waits for the stream.
+	// /health reports that it waits for the stream.
 	nodes := map[string]string{"north-gate": "edge-1", "south-gate": "edge-2"}
 	var web *api.ServiceEntry
 	for _, camera := range []string{"north-gate", "south-gate"} {

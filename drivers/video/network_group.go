@@ -158,9 +158,9 @@ func networkSpec(info container.InspectResponse, hostname string) *plugins.Netwo
 // created the network. After that process crashes, the call fails with
 // "plugin is shut down" and the pause container stays. The orphan sweep of
 // the restarted plugin removes it once its alloc has had no task container
-// for orphan_grace, but only if that plugin saw the alloc (in RecoverTask,
-// StartTask or on a task container of its node), because a pause container
-// carries no node id. With orphan_grace = "0" it stays until it is removed
+// for orphan_grace. A pause container carries no node id, so only a plugin
+// that saw the alloc (in RecoverTask, StartTask or on a task container of
+// its node) removes it. With orphan_grace = "0" it stays until it is removed
 // by hand. A client agent restart in between makes Nomad ask again.
 func (d *Driver) DestroyNetwork(ctx context.Context, allocID string, spec *plugins.NetworkIsolation) error {
 	if err := validateAllocID(allocID); err != nil {
@@ -279,7 +279,7 @@ func checkGroupNetwork(ctx context.Context, docker *client.Client, cfg *plugins.
 	case client.IsErrNotFound(err):
 		state = "removed"
 	case err != nil:
-		// Docker's start error then tells what went wrong.
+		// Docker's start error then gives the cause.
 		return nil
 	case !info.State.Running:
 		state = info.State.Status
@@ -289,4 +289,3 @@ func checkGroupNetwork(ctx context.Context, docker *client.Client, cfg *plugins.
 	return fmt.Errorf("group network of alloc %q is gone: its pause container %s (%s) is %s, so task %q cannot join it; stop the allocation so that Nomad reschedules it with a new group network",
 		cfg.AllocID, pauseContainerName(cfg.AllocID), shortID(id), state, cfg.Name)
 }
-

@@ -119,8 +119,8 @@ func shortID(id string) string {
 // no task container for orphan_grace (see sweepPauses). A task container is
 // an orphan when the previous sweep also found it untracked and
 // orphan_grace has passed since the later of its creation and the driver's
-// start, so that Nomad can call RecoverTask after a plugin or agent restart
-// first. It returns how many containers it removed.
+// start. The wait gives Nomad time to call RecoverTask after a plugin or
+// agent restart. It returns how many containers it removed.
 func (d *Driver) sweepOrphans(ctx context.Context) int {
 	plugin, docker := d.state()
 	if plugin.orphanGrace == 0 {

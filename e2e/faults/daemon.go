@@ -224,7 +224,7 @@ func (d *privateDaemon) close() error {
 		errs = append(errs, d.start(ctx))
 	}
 	if d.docker != nil && d.cmd != nil {
-		// An interrupt can stop a restart before dockerd answers, so wait
+		// An interrupt can stop a restart before dockerd responds, so wait
 		// for it here, with the fresh context.
 		errs = append(errs, d.waitReady(ctx))
 		list, err := d.docker.ContainerList(ctx, container.ListOptions{All: true})

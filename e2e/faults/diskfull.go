@@ -131,7 +131,7 @@ func (s *suite) diskFullRound(ctx context.Context, p *plugin, fault diskFullFaul
 	s.checkPositionFile(t)
 
 	// A restart while saves fail copies the lines since the last saved
-	// position again, as the driver's event says, so the plugin restarts
+	// position again, as the driver's event states, so the plugin restarts
 	// only after a save succeeded. Then it must neither lose nor repeat a
 	// line.
 	if err := p.crash(ctx); err != nil {

@@ -1,8 +1,9 @@
-// Command faults injects faults into ferry many times at random points:
-// video plugin crashes (also in the middle of StartTask or of an image pull
-// from a throttled loopback registry), restarts of a private dockerd with
-// and without live restore, offline reboots, vCenter outages and full disks
-// under a task's log files or log position. When a Nomad binary is found it
+// Command faults injects faults into ferry many times at random points.
+// Without Nomad these are video plugin crashes (also in the middle of
+// StartTask or of an image pull from a throttled loopback registry),
+// restarts of a private dockerd with and without live restore, offline
+// reboots, vCenter outages, and full disks under a task's log files or log
+// position. When a Nomad binary is found it
 // also crashes the plugin and restarts the client agent under Nomad, cuts
 // Nomad clients' links to the server inside network namespaces it creates,
 // and stops Consul and ferry-scheduler while per-camera tasks run. It prints

@@ -33,7 +33,7 @@ type netLab struct {
 type netClient struct {
 	namespace string
 	// bridgePort is the veth end in the server's namespace. Setting it down
-	// cuts the client off, and the client's kernel sees only a lost carrier,
+	// cuts the client off, and the client's kernel detects only a lost carrier,
 	// so packets are dropped and connections stay open as on a WAN cut.
 	bridgePort string
 	// iface is the veth end inside the client's namespace.

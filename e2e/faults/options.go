@@ -29,7 +29,7 @@ func validateOptions(opts Options) error {
 }
 
 // checkNomadScenarios returns an error when -scenarios requests a scenario
-// that needs Nomad but Nomad is turned off or findErr says it was not found.
+// that needs Nomad but Nomad is turned off or findErr reports it missing.
 func checkNomadScenarios(requested []string, nomadEnabled bool, findErr error) error {
 	for _, name := range requested {
 		if !slices.Contains(nomadScenarioNames, name) {
@@ -62,8 +62,8 @@ func orderScenarios(all []scenario, requested []string) []scenario {
 }
 
 // exitReason returns the reason a run exits non-zero, or "" when it
-// succeeded. runErr is the error Run returned and interrupted tells whether
-// the run was stopped by a signal.
+// succeeded. runErr is the error Run returned, and interrupted is true when
+// a signal stopped the run.
 func exitReason(report *Report, opts Options, runErr error, interrupted bool) string {
 	switch {
 	case interrupted:

@@ -79,7 +79,7 @@ func (p *Publisher) apply(ctx context.Context, pub Publication) error {
 	}
 
 	// The KV documents go first and the deletions last, so that a
-	// scheduler that sees a camera tag also finds the camera's document,
+	// scheduler that reads a camera tag also finds the camera's document,
 	// and a removed camera leaves the tags before its document goes.
 	if err := p.putKV(ctx, pub); err != nil {
 		return err

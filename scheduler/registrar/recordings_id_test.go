@@ -11,7 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// A staging peer asks for a camera by the id that the registrar publishes,
+// A staging peer requests a camera by the id that the registrar publishes,
 // which for a folder such as "North Gate!" is the sanitised id.
 func TestRecordingsBySanitizedID(t *testing.T) {
 	root := t.TempDir()

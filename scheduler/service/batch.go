@@ -25,11 +25,10 @@ func (c *NomadCluster) Allocations(ctx context.Context, job *api.Job) ([]*api.Al
 	return allocs, nil
 }
 
-// holdFinishedGroups sets count 0 on each expanded group of out, the new
-// expansion of the batch job registered, that is unchanged from the
-// registered group and is done: the registered group has count 0 already,
-// or the newest allocation of the group completed under the registered
-// version. It returns the names of those groups. A group whose spec
+// holdFinishedGroups sets count 0 on each group of out, the new expansion
+// of the registered batch job, that is unchanged and done. A group is done
+// when the registered group has count 0 already, or when its newest
+// allocation completed under the registered version. It returns the names of those groups. A group whose spec
 // changed keeps count 1, so that Nomad runs it again, as it would for any
 // changed batch group.
 func holdFinishedGroups(out, registered *api.Job, allocs []*api.AllocationListStub) []string {

@@ -66,7 +66,7 @@
 // clause. A clause is key=value, and a comma-separated value matches any of
 // its sites or camera ids, but every one of its tags. Since a camera has
 // one site and one id, a second site= or cameras= clause is an error that
-// asks for one clause with several values, such as site=downtown,harbour.
+// requests one clause with several values, such as site=downtown,harbour.
 // "site=" matches the site of a camera's first holder by node name.
 // "tag=" matches the camera's own tags: the union of the tags that each
 // holder's registrar read from the camera folder's .tags file. A site is

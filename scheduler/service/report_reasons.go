@@ -48,7 +48,7 @@ func eventText(e *api.TaskEvent) string {
 // the placement failure of the latest evaluation, newer than the group's
 // newest allocation, that could not place it, or the reason of its newest
 // allocation. It returns "" when an allocation runs or the newest one
-// completed, and says so when a finished group's allocations are gone.
+// completed, and a "finished" message when Nomad collected them.
 func groupProblem(g GroupReport, evals []*api.Evaluation) string {
 	for _, a := range g.Allocs {
 		if a.ClientStatus == api.AllocClientStatusRunning {

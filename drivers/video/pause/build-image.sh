@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the ferry/pause image that holds the group network namespace of a
-# video driver allocation in bridge mode. The image is built into the local
+# Builds the ferry/pause image, whose container keeps the group network
+# namespace of a video driver allocation in bridge mode open. The image is built into the local
 # Docker daemon without a registry: a scratch root file system that contains
 # only the static pause binary.
 #

@@ -71,7 +71,7 @@ func run(args []string, stdout io.Writer) error {
 	if err := reg.Claim(ctx); errors.Is(err, registrar.ErrNodeTaken) {
 		return err
 	} else if err != nil {
-		// Run retries until Consul answers, and checks the owner again then.
+		// Run retries until Consul responds, and then checks the owner again.
 		logger.Warn("cannot check whether another registrar publishes this node", "node", cfg.Node, "error", err)
 	}
 	serverDone, err := startRecordings(ctx, cfg, recordings, logger)

@@ -3,9 +3,9 @@
 // clones backed by Docker containers.
 //
 // It prints "url <SDK URL>" once it serves. SIGUSR1 closes the listener and
-// every connection, as when vCenter goes down, and SIGUSR2 serves again on
-// the same port with the same inventory; each prints "stopped" or
-// "restarted" when done. SIGTERM or SIGINT removes the inventory and the
+// every connection, as when vCenter goes down. SIGUSR2 serves again on the
+// same port with the same inventory. Each prints "stopped" or "restarted"
+// when done. SIGTERM or SIGINT removes the inventory and the
 // VMs' containers, then exits.
 package main
 
